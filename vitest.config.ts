@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects so the fast unit tests can run alone (`npm run test:unit`). Integration tests share
+// one local stack (Kafka, NATS, ClickHouse) on a 2-core machine, so they run one file at a time;
+// each test uses its own topic, table and consumer group.
+export default defineConfig({
+  test: {
+    reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{apps,libs,bench}/**/test/**/*.unit.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['{apps,libs,bench}/**/test/**/*.int.test.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
