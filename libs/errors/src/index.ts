@@ -53,3 +53,5 @@ export function isFloodgateError(value: unknown): value is FloodgateError {
 export function isProgrammerError(error: unknown): boolean {
   return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError;
 }
+
+export { httpStatusOf, errorBody } from './http.ts';

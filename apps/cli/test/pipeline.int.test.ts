@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { createClickHouse } from '@floodgate/clickhouse';
+import { clickhouseUrl } from '@floodgate/config';
+import { stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
+import { startPipeline, type RunningPipeline } from '../src/run/pipeline.ts';
+
+/**
+ * The walking skeleton end to end on the real stack: HTTP → gateway → ingest workers → Kafka →
+ * sink → ClickHouse. Own topic, consumer group and database, so it sees only its own events.
+ */
+describe('pipeline: HTTP to ClickHouse', () => {
+  const stack = stackConfigForTests();
+  const database = uniqueName('it_pipeline');
+  let pipeline: RunningPipeline;
+  let clickhouse: ClickHouseClient;
+
+  beforeAll(async () => {
+    pipeline = await startPipeline({
+      env: {
+        KAFKA_TOPIC: uniqueName('events'),
+        KAFKA_DLQ_TOPIC: uniqueName('events-dlq'),
+        SINK_GROUP_ID: uniqueName('sink'),
+        CLICKHOUSE_DATABASE: database,
+        GATEWAY_PORT: '0',
+        LOG_LEVEL: 'warn',
+      },
+    });
+    clickhouse = createClickHouse({
+      url: clickhouseUrl(stack),
+      username: stack.CLICKHOUSE_USER,
+      password: stack.CLICKHOUSE_PASSWORD,
+      database: 'default',
+    });
+  });
+
+  afterAll(async () => {
+    await pipeline?.stop();
+    await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await clickhouse?.close();
+  });
+
+  async function post(body: string, contentType = 'application/json'): Promise<{ status: number; json: any }> {
+    const response = await fetch(`${pipeline.gatewayUrl}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+    });
+    return { status: response.status, json: await response.json() };
+  }
+
+  async function rowCount(where = '1'): Promise<number> {
+    const result = await clickhouse.query({
+      query: `SELECT count() AS n FROM ${database}.events WHERE ${where}`,
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ n: string }>();
+    return Number(row?.n ?? 0);
+  }
+
+  it('accepts one event with 202 and its id is a row within 2 s', async () => {
+    const { status, json } = await post('{"type":"signup","data":{"plan":"pro"}}');
+    expect(status).toBe(202);
+    expect(json.accepted).toBe(1);
+    expect(json.ids).toHaveLength(1);
+    const id: string = json.ids[0];
+    const started = Date.now();
+    await waitFor(async () => (await rowCount(`id = '${id}'`)) === 1, {
+      timeoutMs: 2000,
+      intervalMs: 50,
+      description: `event ${id} in ClickHouse`,
+    });
+    expect(Date.now() - started).toBeLessThan(2000);
+    const result = await clickhouse.query({
+      query: `SELECT type, tenant, data FROM ${database}.events WHERE id = {id:String}`,
+      query_params: { id },
+      format: 'JSONEachRow',
+    });
+    expect(await result.json()).toEqual([{ type: 'signup', tenant: 'default', data: '{"plan":"pro"}' }]);
+  });
+
+  it('answers malformed JSON and a missing type with 400 and a JSON error, producing nothing', async () => {
+    const malformed = await post('{"type": "x",');
+    expect(malformed.status).toBe(400);
+    expect(malformed.json.error.code).toBe('BODY_MALFORMED_JSON');
+    expect(malformed.json.error.message).toMatch(/not valid JSON/);
+
+    const noType = await post('[{"type":"fine"},{"data":{"a":1}}]');
+    expect(noType.status).toBe(400);
+    expect(noType.json).toEqual({
+      error: {
+        code: 'EVENT_INVALID',
+        message: '1 problem(s) in the batch; nothing was accepted',
+        details: [{ index: 1, field: 'type', message: 'is required: a non-empty string of at most 256 characters' }],
+      },
+    });
+    // The valid first event of the rejected batch must not have been produced.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await rowCount(`type = 'fine'`)).toBe(0);
+  });
+
+  it('lands 10,000 events from concurrent single and array requests exactly once', async () => {
+    const total = 10_000;
+    const clients = 8;
+    const acknowledged: string[] = [];
+    let next = 0;
+    // Each client takes the next slice: a single event or an array of 2..50, until 10,000 are sent.
+    async function client(clientIndex: number): Promise<void> {
+      let request = 0;
+      while (next < total) {
+        const size = Math.min(total - next, request % 3 === 0 ? 1 : 2 + ((clientIndex * 7 + request) % 49));
+        const start = next;
+        next += size;
+        const events = Array.from({ length: size }, (_, i) => ({
+          type: 'load',
+          subject: `client-${clientIndex}`,
+          data: { n: start + i },
+        }));
+        const body = size === 1 ? JSON.stringify(events[0]) : JSON.stringify(events);
+        const { status, json } = await post(body);
+        expect(status, JSON.stringify(json)).toBe(202);
+        expect(json.accepted).toBe(size);
+        acknowledged.push(...json.ids);
+        request++;
+      }
+    }
+    await Promise.all(Array.from({ length: clients }, (_, i) => client(i)));
+    expect(acknowledged).toHaveLength(total);
+    expect(new Set(acknowledged).size).toBe(total);
+
+    await waitFor(async () => (await rowCount(`type = 'load'`)) >= total, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      description: `${total} load events in ClickHouse`,
+    });
+    const result = await clickhouse.query({
+      query: `SELECT id FROM ${database}.events WHERE type = 'load'`,
+      format: 'JSONCompactEachRow',
+    });
+    const ids = (await result.json<[string]>()).map(([id]) => id);
+    expect(ids).toHaveLength(total);
+    expect(new Set(ids).size).toBe(total);
+    expect([...ids].sort()).toEqual([...acknowledged].sort());
+  });
+});

@@ -1,0 +1,68 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** Statements; `{db}` is replaced by the database name. Each must be idempotent on its own. */
+  statements: string[];
+}
+
+/**
+ * The schema, in order. Never edit an applied migration: add a new one. Every statement is
+ * idempotent, so a migration interrupted half-way is simply run again.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'events table',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.events (
+        id String,
+        tenant LowCardinality(String),
+        type LowCardinality(String),
+        source String,
+        subject String,
+        time DateTime64(3, 'UTC'),
+        received_at DateTime64(3, 'UTC'),
+        inserted_at DateTime64(3, 'UTC') DEFAULT now64(3),
+        data String,
+        trace_id String,
+        kafka_partition UInt32,
+        kafka_offset UInt64
+      )
+      ENGINE = MergeTree
+      PARTITION BY toYYYYMM(time)
+      ORDER BY (tenant, type, time, id)
+      SETTINGS non_replicated_deduplication_window = 10000`,
+    ],
+  },
+];
+
+/** Creates the database and applies every migration not yet recorded. Safe to run on every start. */
+export async function migrate(client: ClickHouseClient, database: string): Promise<number[]> {
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations (
+      version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree ORDER BY version`,
+  });
+  const result = await client.query({
+    query: `SELECT version FROM ${database}.schema_migrations FINAL`,
+    format: 'JSONEachRow',
+  });
+  const applied = new Set((await result.json<{ version: number }>()).map((r) => Number(r.version)));
+  const newlyApplied: number[] = [];
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    for (const statement of migration.statements) {
+      await client.command({ query: statement.replaceAll('{db}', database) });
+    }
+    await client.insert({
+      table: `${database}.schema_migrations`,
+      values: [{ version: migration.version, name: migration.name }],
+      format: 'JSONEachRow',
+    });
+    newlyApplied.push(migration.version);
+  }
+  return newlyApplied;
+}

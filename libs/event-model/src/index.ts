@@ -1,0 +1,2 @@
+export { normaliseEvents, partitionKeyOf } from './event.ts';
+export type { NormalisedEvent, EventProblem, NormaliseResult } from './event.ts';
