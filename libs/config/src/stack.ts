@@ -1,13 +1,29 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { env } from './load.ts';
 
+/** This file is libs/config/src/stack.ts. */
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
 /** Where the servers are. Every address can point at an existing server instead of ours. */
 export const stackSchema = z.object({
-  /** Folder for all local state: data, logs, pids, the Kafka jar cache. */
-  FLOODGATE_HOME: env.string('.floodgate').transform((p) => path.resolve(p)),
+  /**
+   * Folder for all local state: data, logs, pids, the Kafka jar cache. Default: `.floodgate/` at the
+   * repository root (whatever the working directory); a relative value is taken from the working
+   * directory.
+   */
+  FLOODGATE_HOME: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((p) => (p === undefined ? path.join(REPO_ROOT, '.floodgate') : path.resolve(p))),
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),
+  /** KRaft controller port of the local broker (`stack up` only); unset: the broker port + 1. */
+  KAFKA_CONTROLLER_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   NATS_URL: env.string('nats://127.0.0.1:4222'),
+  /** HTTP monitoring port of the local nats-server (`/varz`, `/jsz`; `stack up` only); 0: off. */
+  NATS_MONITOR_PORT: env.int(0, 0, 65535),
   /** Unset: the embedded chDB endpoint at CLICKHOUSE_EMBEDDED_PORT is started and used. */
   CLICKHOUSE_URL: z.url().optional(),
   CLICKHOUSE_EMBEDDED_PORT: env.int(8123, 1, 65535),
@@ -17,6 +33,8 @@ export const stackSchema = z.object({
   KAFKA_TOPIC: env.string('events'),
   KAFKA_DLQ_TOPIC: env.string('events.dlq'),
   KAFKA_PARTITIONS: env.int(6, 1, 1024),
+  /** How long `stack up` waits for each server it starts to answer before giving up. */
+  STACK_START_TIMEOUT_MS: env.int(60_000, 1_000),
 });
 
 export type StackConfig = z.infer<typeof stackSchema>;
