@@ -1,0 +1,4 @@
+export { uniqueName } from './names.ts';
+export { stackConfigForTests } from './stack.ts';
+export { waitFor } from './wait.ts';
+export type { WaitForOptions } from './wait.ts';
