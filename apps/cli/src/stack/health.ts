@@ -1,0 +1,74 @@
+/**
+ * Real readiness checks: each one makes the server do work a client needs, not just accept a TCP
+ * connection. Each attempt is bounded by `timeoutMs` and cleans up after itself.
+ */
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { connect } from '@nats-io/transport-node';
+import { Kafka, logLevel } from 'kafkajs';
+
+async function bounded<T>(what: string, timeoutMs: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A metadata request through a kafkajs admin client. */
+export async function checkKafka(brokers: string[], timeoutMs: number): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'floodgate-stack-check',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: Math.min(timeoutMs, 3_000),
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  try {
+    await bounded('kafka metadata request', timeoutMs, async () => {
+      await admin.connect();
+      await admin.listTopics();
+    });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/** A connect + flush (PING/PONG) round trip. Tells whether the server has JetStream on. */
+export async function checkNats(natsUrl: string, timeoutMs: number): Promise<{ jetstream: boolean }> {
+  const servers = natsUrl.split(',').map((s) => s.trim()).filter(Boolean);
+  const nc = await connect({ servers, timeout: timeoutMs, reconnect: false, name: 'floodgate-stack-check' });
+  try {
+    await bounded('nats flush', timeoutMs, () => nc.flush());
+    return { jetstream: nc.info?.jetstream === true };
+  } finally {
+    await nc.close().catch(() => {});
+  }
+}
+
+/** `SELECT 1` through @clickhouse/client. */
+export async function checkClickHouse(url: string, username: string, password: string, timeoutMs: number): Promise<void> {
+  const client = createClient({
+    url,
+    username,
+    password,
+    request_timeout: timeoutMs,
+    max_open_connections: 1,
+    // Failed attempts are expected while a server starts; the caller reports the last one.
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+  try {
+    await bounded('clickhouse SELECT 1', timeoutMs, async () => {
+      const result = await client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' });
+      const rows = await result.json<{ ok: number | string }>();
+      if (rows.length !== 1 || Number(rows[0]!.ok) !== 1) throw new Error(`SELECT 1 returned ${JSON.stringify(rows)}`);
+    });
+  } finally {
+    await client.close().catch(() => {});
+  }
+}

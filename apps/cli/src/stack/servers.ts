@@ -1,0 +1,193 @@
+/**
+ * The three servers of the local stack, each described as a plan: where clients reach it, whether
+ * the configuration points at a server someone else runs, which ports we would bind, how to tell
+ * our process from any other, how to check it, and how to start it.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { clickhouseUrl, type StackConfig } from '@floodgate/config';
+import { FloodgateError } from '@floodgate/errors';
+import { bindHost, formatHostPort, isLoopback, natsUrlHasCredentials, parseHostPort, parseNatsServers, redactUrl } from './address.ts';
+import { checkClickHouse, checkKafka, checkNats } from './health.ts';
+import { ensureKafkaJars, ensureKafkaStorage, findJava, kafkaClasspath, renderLog4j2Yaml, renderServerProperties } from './kafka.ts';
+import { REPO_ROOT, stackPaths, type ServerName } from './paths.ts';
+import type { SpawnSpec } from './procs.ts';
+import { findExecutable } from './tools.ts';
+
+export interface Bind {
+  host: string;
+  port: number;
+  /** What the port is for and which setting moves it, for messages. */
+  role: string;
+}
+
+export interface ServerPlan {
+  name: ServerName;
+  /** Where clients reach it, fit for printing (no credentials). */
+  address: string;
+  /** Set when the configuration names a server we must never start; says why. */
+  configuredExternal?: string;
+  /** Ports we would listen on; the first one is the one clients use. */
+  binds: Bind[];
+  pidFile: string;
+  logFile: string;
+  /** How long a SIGTERM gets before SIGKILL. */
+  stopGraceMs: number;
+  /** True when a command line is the one we start for this FLOODGATE_HOME. */
+  isOurs(argv: string[]): boolean;
+  /** One readiness attempt; rejects with the reason it is not ready. Resolves with a warning, if any. */
+  check(timeoutMs: number): Promise<string | undefined>;
+  /** Everything needed before the start (jars, config files, storage); returns what to run. */
+  prepare(say: (line: string) => void): Promise<SpawnSpec>;
+}
+
+export const CHDB_SERVER_ENTRY = 'apps/chdb-server/src/main.ts';
+
+function kafkaPlan(config: StackConfig): ServerPlan {
+  const paths = stackPaths(config.FLOODGATE_HOME);
+  const brokers = config.KAFKA_BROKERS;
+  const configDir = path.join(paths.config, 'kafka');
+  const propertiesFile = path.join(configDir, 'server.properties');
+  const log4jFile = path.join(configDir, 'log4j2.yaml');
+  const logDir = path.join(paths.data, 'kafka');
+  const logFile = paths.logFile('kafka');
+
+  const first = parseHostPort(brokers[0]!, 'KAFKA_BROKERS', 9092);
+  const local = brokers.length === 1 && isLoopback(first.host);
+  const controllerPort = config.KAFKA_CONTROLLER_PORT ?? first.port + 1;
+  if (local && controllerPort > 65535) {
+    throw new FloodgateError('CONFIG_INVALID', `KAFKA_CONTROLLER_PORT: broker port ${first.port} + 1 is out of range; set KAFKA_CONTROLLER_PORT`);
+  }
+  if (local && controllerPort === first.port) {
+    throw new FloodgateError('CONFIG_INVALID', `KAFKA_CONTROLLER_PORT: ${controllerPort} is also the broker port (KAFKA_BROKERS)`);
+  }
+  const host = bindHost(first.host);
+  return {
+    name: 'kafka',
+    address: brokers.join(','),
+    ...(local ? {} : { configuredExternal: brokers.length > 1 ? 'KAFKA_BROKERS names several brokers' : 'KAFKA_BROKERS is not on this machine' }),
+    binds: [
+      { host, port: first.port, role: 'Kafka broker port (KAFKA_BROKERS)' },
+      { host, port: controllerPort, role: 'Kafka controller port (KAFKA_CONTROLLER_PORT, default broker port + 1)' },
+    ],
+    pidFile: paths.pidFile('kafka'),
+    logFile,
+    stopGraceMs: 30_000,
+    isOurs: (argv) => argv.includes('kafka.Kafka') && argv.includes(propertiesFile),
+    check: async (timeoutMs) => {
+      await checkKafka([...brokers], timeoutMs);
+      return undefined;
+    },
+    prepare: async (say) => {
+      const java = await findJava();
+      const libs = await ensureKafkaJars(paths.cache, paths.logFile('kafka-fetch'), say);
+      mkdirSync(configDir, { recursive: true });
+      writeFileSync(
+        propertiesFile,
+        renderServerProperties({ broker: first, bindHost: host, controllerPort, logDir, partitions: config.KAFKA_PARTITIONS }),
+      );
+      writeFileSync(log4jFile, renderLog4j2Yaml());
+      if (await ensureKafkaStorage(java, libs, propertiesFile, log4jFile, logDir, logFile)) say(`kafka: formatted new KRaft storage in ${logDir}`);
+      return {
+        command: java,
+        args: [
+          '-Xmx512m',
+          '-Xms256m',
+          '-XX:+ExitOnOutOfMemoryError',
+          `-XX:ErrorFile=${path.join(paths.logs, 'kafka-hs_err_%p.log')}`,
+          `-Dlog4j2.configurationFile=${log4jFile}`,
+          '-cp',
+          kafkaClasspath(libs),
+          'kafka.Kafka',
+          propertiesFile,
+        ],
+        cwd: paths.logs,
+        env: process.env,
+      };
+    },
+  };
+}
+
+function natsPlan(config: StackConfig): ServerPlan {
+  const paths = stackPaths(config.FLOODGATE_HOME);
+  const servers = parseNatsServers(config.NATS_URL);
+  const first = servers[0]!;
+  const scheme = /^([a-z]+):\/\//i.exec(config.NATS_URL.trim())?.[1]?.toLowerCase() ?? 'nats';
+  let configuredExternal: string | undefined;
+  if (servers.length > 1) configuredExternal = 'NATS_URL names several servers';
+  else if (!isLoopback(first.host)) configuredExternal = 'NATS_URL is not on this machine';
+  else if (natsUrlHasCredentials(config.NATS_URL)) configuredExternal = 'NATS_URL carries credentials';
+  else if (scheme !== 'nats') configuredExternal = `NATS_URL uses ${scheme}://`;
+  const storeDir = path.join(paths.data, 'nats');
+  const host = bindHost(first.host);
+  const binds: Bind[] = [{ host, port: first.port, role: 'NATS client port (NATS_URL)' }];
+  if (config.NATS_MONITOR_PORT > 0) binds.push({ host, port: config.NATS_MONITOR_PORT, role: 'NATS monitoring port (NATS_MONITOR_PORT)' });
+  return {
+    name: 'nats',
+    address: servers.map(formatHostPort).join(','),
+    ...(configuredExternal ? { configuredExternal } : {}),
+    binds,
+    pidFile: paths.pidFile('nats'),
+    logFile: paths.logFile('nats'),
+    stopGraceMs: 10_000,
+    isOurs: (argv) => path.basename(argv[0] ?? '') === 'nats-server' && argv.includes(storeDir),
+    check: async (timeoutMs) => {
+      const { jetstream } = await checkNats(config.NATS_URL, timeoutMs);
+      return jetstream ? undefined : 'JetStream is not enabled on this server (membership and KV need it)';
+    },
+    prepare: async () => {
+      const natsServer = findExecutable('nats-server');
+      if (!natsServer) {
+        throw new FloodgateError('STACK_DEPENDENCY_MISSING', 'nats-server is not installed; run `bash deploy/local/bootstrap.sh` (Debian package nats-server)');
+      }
+      mkdirSync(storeDir, { recursive: true });
+      const args = ['-a', host, '-p', String(first.port), '-js', '-sd', storeDir];
+      if (config.NATS_MONITOR_PORT > 0) args.push('-m', String(config.NATS_MONITOR_PORT));
+      return { command: natsServer, args, cwd: storeDir, env: process.env };
+    },
+  };
+}
+
+function clickhousePlan(config: StackConfig): ServerPlan {
+  const paths = stackPaths(config.FLOODGATE_HOME);
+  const url = clickhouseUrl(config);
+  const dataDir = path.join(paths.data, 'clickhouse');
+  // Harmless for the server (where Node would write diagnostic reports) and it puts our
+  // FLOODGATE_HOME into the command line, which is how we recognise our process later.
+  const marker = `--diagnostic-dir=${paths.logs}`;
+  return {
+    name: 'clickhouse',
+    address: redactUrl(url),
+    ...(config.CLICKHOUSE_URL !== undefined ? { configuredExternal: 'CLICKHOUSE_URL is set' } : {}),
+    binds: [{ host: '127.0.0.1', port: config.CLICKHOUSE_EMBEDDED_PORT, role: 'embedded ClickHouse port (CLICKHOUSE_EMBEDDED_PORT)' }],
+    pidFile: paths.pidFile('clickhouse'),
+    logFile: paths.logFile('clickhouse'),
+    stopGraceMs: 15_000,
+    isOurs: (argv) => argv.includes(marker) && argv.some((a) => a.endsWith(CHDB_SERVER_ENTRY)),
+    check: async (timeoutMs) => {
+      await checkClickHouse(url, config.CLICKHOUSE_USER, config.CLICKHOUSE_PASSWORD, timeoutMs);
+      return undefined;
+    },
+    prepare: async () => {
+      if (!existsSync(path.join(REPO_ROOT, CHDB_SERVER_ENTRY))) {
+        throw new FloodgateError('STACK_DEPENDENCY_MISSING', `the embedded ClickHouse endpoint ${CHDB_SERVER_ENTRY} is missing; set CLICKHOUSE_URL to use a ClickHouse server instead`);
+      }
+      mkdirSync(dataDir, { recursive: true });
+      return {
+        command: process.execPath,
+        args: [marker, '--import', 'tsx', CHDB_SERVER_ENTRY],
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          CHDB_SERVER_HOST: '127.0.0.1',
+          CHDB_SERVER_PORT: String(config.CLICKHOUSE_EMBEDDED_PORT),
+          CHDB_DATA_DIR: dataDir,
+        },
+      };
+    },
+  };
+}
+
+export function serverPlans(config: StackConfig): ServerPlan[] {
+  return [kafkaPlan(config), natsPlan(config), clickhousePlan(config)];
+}
