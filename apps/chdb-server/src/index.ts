@@ -1,0 +1,2 @@
+export { createChdbServer } from './server.ts';
+export type { ChdbServerOptions } from './server.ts';
