@@ -195,7 +195,11 @@ describe('floodgate stack up | status | down', () => {
       ['nats', null, false, false],
       ['clickhouse', null, false, false],
     ]);
+    // A pid file naming a live process that is not ours: down must not signal it.
+    writeFileSync(path.join(home, 'run', 'kafka.pid'), `${process.pid}\n`);
     const again = await stackDown(config);
     expect(again.servers.map((s) => s.action)).toEqual(['not running', 'not running', 'not running']);
+    expect(alive(process.pid)).toBe(true);
+    expect(existsSync(path.join(home, 'run', 'kafka.pid'))).toBe(false);
   });
 });
