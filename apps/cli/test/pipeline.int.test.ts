@@ -23,7 +23,10 @@ describe('pipeline: HTTP to ClickHouse', () => {
         SINK_GROUP_ID: uniqueName('sink'),
         CLICKHOUSE_DATABASE: database,
         GATEWAY_PORT: '0',
-        LOG_LEVEL: 'warn',
+      },
+      // Readiness is read from the apps' info lines; show only warnings and errors in test output.
+      onLogLine: (app, line) => {
+        if (/"level":"(warn|error|fatal)"/.test(line)) process.stderr.write(`[${app}] ${line}\n`);
       },
     });
     clickhouse = createClickHouse({
