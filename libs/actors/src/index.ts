@@ -1,0 +1,18 @@
+export { Supervisor, ActorStoppedError } from './actor.ts';
+export type {
+  ActorContext,
+  ActorExit,
+  ActorFactory,
+  ActorRef,
+  ActorStatus,
+  Behavior,
+  SpawnOptions,
+  StopReason,
+  SupervisorEvent,
+  SupervisorOptions,
+} from './actor.ts';
+export { backoffDelay, sleep } from './backoff.ts';
+export type { BackoffOptions } from './backoff.ts';
+export { RestartTracker } from './restart-policy.ts';
+export type { RestartDecision, RestartPolicyOptions } from './restart-policy.ts';
+export { Mailbox } from './mailbox.ts';
