@@ -219,7 +219,7 @@ class ActorCell<M> implements ActorRef<M> {
         await this.behavior!.receive(message);
       } catch (error) {
         this.busy = false;
-        if (this.state === 'stopping') return this.finish('stopped');
+        if ((this.state as ActorStatus) === 'stopping') return this.finish('stopped');
         return this.fail(error);
       }
     }
