@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
-import { stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
+import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
 import { startPipeline, type RunningPipeline } from '../src/run/pipeline.ts';
 
 /**
@@ -12,6 +12,7 @@ import { startPipeline, type RunningPipeline } from '../src/run/pipeline.ts';
 describe('pipeline: HTTP to ClickHouse', () => {
   const stack = stackConfigForTests();
   const database = uniqueName('it_pipeline');
+  const API_KEY = 'test-key-pipeline-0001';
   let pipeline: RunningPipeline;
   let clickhouse: ClickHouseClient;
 
@@ -22,7 +23,10 @@ describe('pipeline: HTTP to ClickHouse', () => {
         KAFKA_DLQ_TOPIC: uniqueName('events-dlq'),
         SINK_GROUP_ID: uniqueName('sink'),
         CLICKHOUSE_DATABASE: database,
-        GATEWAY_PORT: '0',
+        GATEWAY_PORT: String(await freePort()),
+        ADMIN_PORT: '0',
+        GATEWAY_PROCESSES: '2',
+        FLOODGATE_API_KEYS: `default:${API_KEY}`,
       },
       // Readiness is read from the apps' info lines; show only warnings and errors in test output.
       onLogLine: (app, line) => {
@@ -46,7 +50,7 @@ describe('pipeline: HTTP to ClickHouse', () => {
   async function post(body: string, contentType = 'application/json'): Promise<{ status: number; json: any }> {
     const response = await fetch(`${pipeline.gatewayUrl}/v1/events`, {
       method: 'POST',
-      headers: { 'content-type': contentType },
+      headers: { 'content-type': contentType, authorization: `Bearer ${API_KEY}` },
       body,
     });
     return { status: response.status, json: await response.json() };
@@ -93,8 +97,8 @@ describe('pipeline: HTTP to ClickHouse', () => {
     expect(noType.json).toEqual({
       error: {
         code: 'EVENT_INVALID',
-        message: '1 problem(s) in the batch; nothing was accepted',
-        details: [{ index: 1, field: 'type', message: 'is required: a non-empty string of at most 256 characters' }],
+        message: '1 problem(s) in the request; nothing was accepted',
+        details: [{ index: 1, field: 'type', message: 'is required' }],
       },
     });
     // The valid first event of the rejected batch must not have been produced.

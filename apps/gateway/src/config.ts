@@ -1,20 +1,69 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { env, stackSchema } from '@floodgate/config';
 
-export const gatewaySchema = stackSchema.extend({
-  GATEWAY_HOST: env.string('127.0.0.1'),
-  /** 0 picks a free port (tests). */
-  GATEWAY_PORT: env.int(8080, 0, 65535),
-  INGEST_THREADS: env.int(2, 1, 64),
-  /** Largest accepted request body. */
-  MAX_BODY_BYTES: env.int(1024 * 1024, 1024, 64 * 1024 * 1024),
-  /** Requests per worker task. */
-  MICROBATCH_MAX_REQUESTS: env.int(512, 1, 10_000),
-  /** Requests in the gateway not yet answered; beyond it new requests get 503. */
-  MAX_PENDING_REQUESTS: env.int(20_000, 1, 1_000_000),
-  /** A Kafka send not acknowledged in this time fails the request with 503. */
-  KAFKA_SEND_TIMEOUT_MS: env.int(5000, 100, 120_000),
-  SHUTDOWN_TIMEOUT_MS: env.int(15_000, 100, 600_000),
-});
+export const gatewaySchema = stackSchema
+  .extend({
+    GATEWAY_HOST: env.string('127.0.0.1'),
+    /** Ingest port (HTTP and WebSocket). 0 picks a free port (one process only). */
+    GATEWAY_PORT: env.int(8080, 0, 65535),
+    /** Admin port: /healthz, /readyz, /metrics. */
+    ADMIN_HOST: env.string('127.0.0.1'),
+    ADMIN_PORT: env.int(9090, 0, 65535),
+    /** Gateway processes on the ingest port (node:cluster, SO_REUSEPORT). */
+    GATEWAY_PROCESSES: env.int(availableParallelism(), 1, 256),
+    /** piscina worker threads per gateway process. */
+    INGEST_THREADS: env.int(2, 1, 64),
+
+    /** `tenant:key,tenant:key`. */
+    FLOODGATE_API_KEYS: z.string().optional(),
+    /** JSON file `{"keys": [{"tenant", "key" | "sha256", "eventsPerSecond"?, "requestsPerSecond"?}]}`. */
+    FLOODGATE_API_KEYS_FILE: z.string().optional(),
+    /** `off` accepts requests without a key as tenant `default`. Unsafe: development only. */
+    FLOODGATE_AUTH: z.enum(['on', 'off']).default('on'),
+    /** Token for the admin endpoints other than /healthz and /readyz; unset: they are open. */
+    FLOODGATE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+
+    /** Default per-key limits (a key file entry may set its own); 0 = unlimited. Shared by all processes. */
+    RATE_LIMIT_EVENTS_PER_SEC: env.int(0, 0),
+    RATE_LIMIT_REQUESTS_PER_SEC: env.int(0, 0),
+
+    /** Largest accepted request body, as sent (compressed or not). */
+    MAX_BODY_BYTES: env.int(1024 * 1024, 1024, 256 * 1024 * 1024),
+    /** Largest body after decompression: a gzip bomb stops here with 413. */
+    MAX_DECOMPRESSED_BYTES: env.int(8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    MAX_EVENTS_PER_REQUEST: env.int(10_000, 1, 1_000_000),
+    MAX_EVENT_BYTES: env.int(256 * 1024, 256, 16 * 1024 * 1024),
+    MAX_NESTING_DEPTH: env.int(32, 2, 1000),
+
+    /** Requests per worker task. */
+    MICROBATCH_MAX_REQUESTS: env.int(512, 1, 10_000),
+    /** Requests in one gateway process not yet answered; beyond it new requests get 503. */
+    MAX_PENDING_REQUESTS: env.int(20_000, 1, 1_000_000),
+    /** A Kafka send not acknowledged in this time fails its requests with 503. */
+    KAFKA_SEND_TIMEOUT_MS: env.int(5000, 100, 120_000),
+
+    WS_MAX_MESSAGE_BYTES: env.int(1024 * 1024, 1024, 64 * 1024 * 1024),
+    /** Messages of one connection sent and not yet acknowledged; more are nacked. */
+    WS_MAX_UNACKED: env.int(64, 1, 100_000),
+    /** Bytes buffered towards a slow reader: past a quarter of it the connection is throttled, past it closed. */
+    WS_MAX_BUFFERED_BYTES: env.int(1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
+    /** A connection silent this long is closed; pings are sent before that. */
+    WS_IDLE_TIMEOUT_SEC: env.int(60, 8, 960),
+
+    SHUTDOWN_TIMEOUT_MS: env.int(15_000, 100, 600_000),
+  })
+  .superRefine((c, ctx) => {
+    if (c.GATEWAY_PORT === 0 && c.GATEWAY_PROCESSES > 1) {
+      ctx.addIssue({ code: 'custom', path: ['GATEWAY_PORT'], message: 'must be a fixed port when GATEWAY_PROCESSES > 1 (each process would pick another)' });
+    }
+    if (c.FLOODGATE_AUTH === 'on' && !c.FLOODGATE_API_KEYS && !c.FLOODGATE_API_KEYS_FILE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FLOODGATE_API_KEYS'],
+        message: 'no API keys: set FLOODGATE_API_KEYS or FLOODGATE_API_KEYS_FILE (or FLOODGATE_AUTH=off, unsafe)',
+      });
+    }
+  });
 
 export type GatewayConfig = z.infer<typeof gatewaySchema>;

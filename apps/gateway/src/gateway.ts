@@ -1,28 +1,58 @@
 import { Piscina } from 'piscina';
 import { errorBody, httpStatusOf, type FloodgateErrorCode } from '@floodgate/errors';
+import { DEFAULT_EVENT_LIMITS, FORMAT_OF_CONTENT_TYPE } from '@floodgate/event-model';
 import type { Logger } from '@floodgate/logging';
-import { INGEST_WORKER_FILE, type IngestReply, type IngestWorkerData } from '@floodgate/ingest-worker';
-import { uws, type HttpResponse, type us_listen_socket } from './uws.ts';
+import { CONTENT_ENCODINGS, INGEST_WORKER_FILE, KIND_CODE, type ContentEncoding, type IngestReply, type IngestWorkerData } from '@floodgate/ingest-worker';
+import { uws, type HttpResponse, type us_listen_socket, type WebSocket } from './uws.ts';
 import { Microbatcher } from './microbatcher.ts';
+import { ApiKeyStore, loadApiKeysFile, parseApiKeysVariable, presentedKey, type ApiKey } from './auth.ts';
+import { RateLimiter, retryAfterSeconds, type RateLimits } from './rate-limit.ts';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import type { GatewayConfig } from './config.ts';
 
 const STATUS_LINE: Record<number, string> = {
   200: '200 OK',
   202: '202 Accepted',
   400: '400 Bad Request',
+  401: '401 Unauthorized',
   404: '404 Not Found',
+  405: '405 Method Not Allowed',
   413: '413 Payload Too Large',
   415: '415 Unsupported Media Type',
+  429: '429 Too Many Requests',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
 
-const JSON_TYPES = new Set(['application/json', '']);
+/** WebSocket close codes, documented in docs/gateway.md. */
+export const WS_CLOSE = Object.freeze({
+  GOING_AWAY: 1001,
+  MESSAGE_TOO_BIG: 1009,
+  SLOW_READER: 4008,
+});
+
+const DEV_TENANT: ApiKey = { id: 'auth-off', tenant: 'default', sha256: Buffer.alloc(32), eventsPerSecond: 0, requestsPerSecond: 0 };
+
+export interface GatewayState {
+  /** Pool up and not draining. */
+  ready: boolean;
+  pendingRequests: number;
+}
 
 export interface Gateway {
   listen(): Promise<{ port: number }>;
-  /** Stops accepting, answers what is in flight, then stops the workers. */
+  state(): GatewayState;
+  metrics: GatewayMetrics;
+  /** Stops accepting, answers everything in flight (Kafka ack or 503), then stops the workers. */
   close(): Promise<void>;
+}
+
+interface StreamState {
+  key: ApiKey;
+  unacked: number;
+  /** Messages held back while the client reads too slowly. */
+  held: Buffer[];
+  closed: boolean;
 }
 
 export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
@@ -30,6 +60,13 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     kafkaBrokers: config.KAFKA_BROKERS,
     topic: config.KAFKA_TOPIC,
     sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS,
+    maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
+    limits: {
+      ...DEFAULT_EVENT_LIMITS,
+      maxEventsPerRequest: config.MAX_EVENTS_PER_REQUEST,
+      maxEventBytes: config.MAX_EVENT_BYTES,
+      maxDepth: config.MAX_NESTING_DEPTH,
+    },
   };
   const pool = new Piscina({
     filename: INGEST_WORKER_FILE,
@@ -41,13 +78,40 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     atomics: 'disabled',
     workerData,
   });
-  const batcher = new Microbatcher(
-    pool,
-    { maxRequests: config.MICROBATCH_MAX_REQUESTS, maxPending: config.MAX_PENDING_REQUESTS },
-    (error) => logger.error({ err: error }, 'ingest task failed'),
-  );
+  const metrics = createGatewayMetrics();
+  const batcher = new Microbatcher(pool, {
+    maxRequests: config.MICROBATCH_MAX_REQUESTS,
+    maxPending: config.MAX_PENDING_REQUESTS,
+    onTaskDone: (result) => {
+      if (result.kafkaMs !== undefined) metrics.kafkaProduceDuration.observe(result.kafkaMs / 1000);
+    },
+    onTaskError: (error) => logger.error({ err: error }, 'ingest task failed'),
+  });
+  pool.on('error', (error: unknown) => logger.error({ err: error }, 'ingest worker thread died'));
+
+  const keys = new ApiKeyStore([
+    ...(config.FLOODGATE_API_KEYS ? parseApiKeysVariable(config.FLOODGATE_API_KEYS) : []),
+    ...(config.FLOODGATE_API_KEYS_FILE ? loadApiKeysFile(config.FLOODGATE_API_KEYS_FILE) : []),
+  ]);
+  const authOff = config.FLOODGATE_AUTH === 'off';
+  if (authOff) logger.warn('FLOODGATE_AUTH=off: requests without a key are accepted as tenant "default" (unsafe)');
+  const limiter = new RateLimiter();
+  // Limits are per key across the host: each process enforces its share.
+  const share = (perSecond: number) => perSecond / config.GATEWAY_PROCESSES;
+  const limitsOf = (key: ApiKey): RateLimits => ({
+    eventsPerSecond: share(key.eventsPerSecond || config.RATE_LIMIT_EVENTS_PER_SEC),
+    requestsPerSecond: share(key.requestsPerSecond || config.RATE_LIMIT_REQUESTS_PER_SEC),
+  });
+
   let listenSocket: us_listen_socket | undefined;
   let closing = false;
+  const streams = new Set<WebSocket<StreamState>>();
+
+  function authenticate(authorization: string, xApiKey: string, queryKey: string): ApiKey | undefined {
+    const presented = presentedKey(authorization, xApiKey, queryKey);
+    if (presented) return keys.authenticate(presented);
+    return authOff ? DEV_TENANT : undefined;
+  }
 
   function send(res: HttpResponse, status: number, body: string, extraHeaders?: Record<string, string>): void {
     res.cork(() => {
@@ -58,27 +122,53 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     });
   }
 
-  function sendError(res: HttpResponse, code: FloodgateErrorCode, message: string): void {
-    const headers = httpStatusOf(code) === 503 ? { 'retry-after': '1' } : undefined;
-    send(res, httpStatusOf(code), errorBody(code, message), headers);
+  /** Retry-After for a 503: the time the backlog needs at the measured drain rate. */
+  function overloadRetryAfter(): Record<string, string> {
+    return { 'retry-after': retryAfterSeconds(batcher.backlogSeconds()) };
+  }
+
+  function sendError(res: HttpResponse, route: string, started: number, code: FloodgateErrorCode, message: string, headers?: Record<string, string>): void {
+    const status = httpStatusOf(code);
+    send(res, status, errorBody(code, message), headers ?? (status === 503 ? overloadRetryAfter() : undefined));
+    observe(route, status, started, code);
+  }
+
+  function observe(route: string, status: number, started: number, code?: string): void {
+    metrics.requests.inc({ route, status });
+    metrics.requestDuration.observe({ route }, (performance.now() - started) / 1000);
+    if (code) metrics.rejected.inc({ code });
   }
 
   const app = uws.App();
 
   app.post('/v1/events', (res, req) => {
+    const started = performance.now();
     const receivedAtMs = Date.now();
-    const contentType = (req.getHeader('content-type').split(';')[0] ?? '').trim().toLowerCase();
-    const declaredLength = Number(req.getHeader('content-length') || '0');
+    const route = '/v1/events';
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
-    if (closing) return sendError(res, 'OVERLOADED', 'the gateway is shutting down; retry');
-    if (!JSON_TYPES.has(contentType)) {
-      return sendError(res, 'UNSUPPORTED_MEDIA_TYPE', `content-type ${contentType} is not supported; send application/json`);
+    const contentType = (req.getHeader('content-type').split(';')[0] ?? '').trim().toLowerCase() || 'application/json';
+    const contentEncoding = req.getHeader('content-encoding').trim().toLowerCase() || 'identity';
+    const declaredLength = Number(req.getHeader('content-length') || '0');
+    const key = authenticate(req.getHeader('authorization'), req.getHeader('x-api-key'), '');
+
+    if (closing) return sendError(res, route, started, 'OVERLOADED', 'the gateway is shutting down; retry');
+    if (!key) return sendError(res, route, started, 'UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key> or X-API-Key)');
+    const format = FORMAT_OF_CONTENT_TYPE[contentType];
+    if (format === undefined) {
+      return sendError(res, route, started, 'UNSUPPORTED_MEDIA_TYPE', `content-type ${contentType} is not supported; use one of ${Object.keys(FORMAT_OF_CONTENT_TYPE).join(', ')}`);
     }
+    const encoding = CONTENT_ENCODINGS.indexOf(contentEncoding as ContentEncoding);
+    if (encoding < 0) return sendError(res, route, started, 'UNSUPPORTED_ENCODING', `content-encoding ${contentEncoding} is not supported; use gzip, deflate or none`);
     if (declaredLength > config.MAX_BODY_BYTES) {
-      return sendError(res, 'BODY_TOO_LARGE', `the body exceeds ${config.MAX_BODY_BYTES} bytes`);
+      return sendError(res, route, started, 'BODY_TOO_LARGE', `the body exceeds ${config.MAX_BODY_BYTES} bytes`);
+    }
+    const limits = limitsOf(key);
+    const wait = limiter.admit(key.id, limits);
+    if (wait > 0) {
+      return sendError(res, route, started, 'RATE_LIMITED', 'over this key\'s rate limit; retry later', { 'retry-after': retryAfterSeconds(wait) });
     }
 
     const chunks: Buffer[] = [];
@@ -89,33 +179,145 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       size += chunk.byteLength;
       if (size > config.MAX_BODY_BYTES) {
         tooLarge = true;
-        if (!aborted) sendError(res, 'BODY_TOO_LARGE', `the body exceeds ${config.MAX_BODY_BYTES} bytes`);
+        if (!aborted) sendError(res, route, started, 'BODY_TOO_LARGE', `the body exceeds ${config.MAX_BODY_BYTES} bytes`);
         return;
       }
       // uWS reuses the chunk's memory after this callback returns: copy it.
       chunks.push(Buffer.copyBytesFrom(new Uint8Array(chunk)));
       if (!isLast) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      const accepted = batcher.submit({
+      const queued = batcher.submit({
         body,
-        tenant: 'default',
+        tenant: key.tenant,
         receivedAtMs,
+        kind: KIND_CODE[format],
+        encoding,
         reply: (reply: IngestReply) => {
+          limiter.chargeEvents(key.id, limits, reply.accepted);
+          if (reply.accepted > 0) metrics.eventsAccepted.inc(reply.accepted);
+          observe(route, reply.status, started, reply.code);
           if (aborted) return;
-          send(res, reply.status, reply.body, reply.status === 503 ? { 'retry-after': '1' } : undefined);
+          send(res, reply.status, reply.body, reply.status === 503 ? overloadRetryAfter() : undefined);
         },
       });
-      if (!accepted && !aborted) sendError(res, 'OVERLOADED', 'too many requests in flight; retry later');
+      if (!queued && !aborted) sendError(res, route, started, 'OVERLOADED', 'too many requests in flight; retry later');
     });
+  });
+
+  function wsSend(ws: WebSocket<StreamState>, message: string): void {
+    const state = ws.getUserData();
+    if (state.closed) return;
+    ws.send(message);
+    if (ws.getBufferedAmount() > config.WS_MAX_BUFFERED_BYTES) {
+      state.closed = true;
+      ws.end(WS_CLOSE.SLOW_READER, 'reader too slow: acknowledgements are not being read');
+    }
+  }
+
+  function wsHandle(ws: WebSocket<StreamState>, body: Buffer): void {
+    const state = ws.getUserData();
+    const started = performance.now();
+    const route = '/v1/stream';
+    const limits = limitsOf(state.key);
+    const wait = limiter.admit(state.key.id, limits);
+    if (wait > 0) {
+      observe(route, 429, started, 'RATE_LIMITED');
+      return wsSend(ws, JSON.stringify({ nack: seqOf(body), error: { code: 'RATE_LIMITED', message: 'over this key\'s rate limit', retry_after: Number(retryAfterSeconds(wait)) } }));
+    }
+    state.unacked++;
+    const queued = batcher.submit({
+      body,
+      tenant: state.key.tenant,
+      receivedAtMs: Date.now(),
+      kind: KIND_CODE.ws,
+      encoding: 0,
+      reply: (reply) => {
+        state.unacked--;
+        limiter.chargeEvents(state.key.id, limits, reply.accepted);
+        if (reply.accepted > 0) metrics.eventsAccepted.inc(reply.accepted);
+        observe(route, reply.status, started, reply.code);
+        ws.cork(() => wsSend(ws, reply.body));
+        releaseHeld(ws);
+      },
+    });
+    if (!queued) {
+      state.unacked--;
+      observe(route, 503, started, 'OVERLOADED');
+      wsSend(ws, JSON.stringify({ nack: seqOf(body), error: { code: 'OVERLOADED', message: 'too many requests in flight; retry later' } }));
+    }
+  }
+
+  /** Processes held messages while the reader keeps up. */
+  function releaseHeld(ws: WebSocket<StreamState>): void {
+    const state = ws.getUserData();
+    while (!state.closed && state.held.length > 0 && ws.getBufferedAmount() <= config.WS_MAX_BUFFERED_BYTES / 4) {
+      wsHandle(ws, state.held.shift()!);
+    }
+  }
+
+  app.ws<StreamState>('/v1/stream', {
+    maxPayloadLength: config.WS_MAX_MESSAGE_BYTES,
+    idleTimeout: config.WS_IDLE_TIMEOUT_SEC,
+    sendPingsAutomatically: true,
+    // Our own bound closes a slow reader first (WS_CLOSE.SLOW_READER); this is the backstop.
+    maxBackpressure: config.WS_MAX_BUFFERED_BYTES * 2,
+    upgrade: (res, req, context) => {
+      const started = performance.now();
+      const key = authenticate(req.getHeader('authorization'), req.getHeader('x-api-key'), req.getQuery('api_key') ?? '');
+      if (closing) return sendError(res, '/v1/stream', started, 'OVERLOADED', 'the gateway is shutting down; retry');
+      if (!key) return sendError(res, '/v1/stream', started, 'UNAUTHORIZED', 'a valid API key is required (Authorization header, X-API-Key or ?api_key=)');
+      res.upgrade<StreamState>(
+        { key, unacked: 0, held: [], closed: false },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+    open: (ws) => {
+      streams.add(ws);
+      metrics.wsConnections.inc();
+    },
+    message: (ws, message) => {
+      const state = ws.getUserData();
+      if (state.closed) return;
+      const body = Buffer.copyBytesFrom(new Uint8Array(message));
+      if (state.unacked + state.held.length >= config.WS_MAX_UNACKED) {
+        metrics.rejected.inc({ code: 'WS_TOO_MANY_UNACKED' });
+        return wsSend(ws, JSON.stringify({ nack: seqOf(body), error: { code: 'WS_TOO_MANY_UNACKED', message: `more than ${config.WS_MAX_UNACKED} messages await their ack; wait for acks before sending more` } }));
+      }
+      // A reader that falls behind is throttled: its messages wait until its buffer drains.
+      if (ws.getBufferedAmount() > config.WS_MAX_BUFFERED_BYTES / 4 || state.held.length > 0) {
+        state.held.push(body);
+        return;
+      }
+      wsHandle(ws, body);
+    },
+    drain: (ws) => releaseHeld(ws),
+    close: (ws, code) => {
+      const state = ws.getUserData();
+      state.closed = true;
+      state.held.length = 0;
+      streams.delete(ws);
+      metrics.wsConnections.dec();
+      if (code === WS_CLOSE.MESSAGE_TOO_BIG) metrics.rejected.inc({ code: 'WS_MESSAGE_TOO_LARGE' });
+    },
   });
 
   app.get('/healthz', (res) => send(res, 200, '{"status":"ok"}'));
   app.any('/*', (res, req) => {
     res.onAborted(() => {});
-    sendError(res, 'NOT_FOUND', `no route ${req.getMethod().toUpperCase()} ${req.getUrl()}`);
+    const started = performance.now();
+    const method = req.getMethod().toUpperCase();
+    const url = req.getUrl();
+    if (url === '/v1/events' || url === '/v1/stream') {
+      return sendError(res, url, started, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url}`);
+    }
+    sendError(res, 'other', started, 'NOT_FOUND', `no route ${method} ${url}`);
   });
 
   return {
+    metrics,
     listen() {
       return new Promise((resolve, reject) => {
         app.listen(config.GATEWAY_HOST, config.GATEWAY_PORT, (socket) => {
@@ -128,6 +330,11 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
         });
       });
     },
+    state() {
+      metrics.pending.set(batcher.pendingRequests);
+      metrics.poolQueue.set(pool.queueSize);
+      return { ready: !closing && pool.threads.length > 0, pendingRequests: batcher.pendingRequests };
+    },
     async close() {
       closing = true;
       if (listenSocket) uws.us_listen_socket_close(listenSocket);
@@ -137,8 +344,14 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
         await new Promise((r) => setTimeout(r, 20));
       }
       if (batcher.pendingRequests > 0) logger.warn({ pending: batcher.pendingRequests }, 'shutdown timeout with requests in flight');
+      for (const ws of streams) ws.end(WS_CLOSE.GOING_AWAY, 'server shutting down');
       await pool.destroy();
-
     },
   };
+}
+
+/** The seq of a WebSocket message, read cheaply for a nack the workers never saw. */
+function seqOf(body: Buffer): number | null {
+  const match = /"seq"\s*:\s*(\d{1,15})/.exec(body.subarray(0, 256).toString('latin1'));
+  return match ? Number(match[1]) : null;
 }

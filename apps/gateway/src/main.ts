@@ -1,32 +1,162 @@
+/**
+ * The gateway deployable. The primary process applies the topic migration, serves the admin port
+ * (health, readiness, metrics aggregated over all processes) and keeps GATEWAY_PROCESSES gateway
+ * processes alive; each of those listens on the ingest port itself (uWS sets SO_REUSEPORT, so the
+ * kernel spreads connections) with its own pool of ingest threads.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
 import { loadConfig } from '@floodgate/config';
 import { createLogger } from '@floodgate/logging';
 import { createKafka, ensureTopics } from '@floodgate/kafka';
-import { gatewaySchema } from './config.ts';
+import { gatewaySchema, type GatewayConfig } from './config.ts';
 import { createGateway } from './gateway.ts';
+import { createAdminServer } from './admin.ts';
 
-const logger = createLogger('gateway');
-const config = loadConfig(gatewaySchema);
+type ProcessReport =
+  | { kind: 'listening'; port: number }
+  | { kind: 'state'; ready: boolean; pendingRequests: number };
 
-await ensureTopics(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-gateway-migrate', logger }), [
-  { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
-  { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
-]);
-const gateway = createGateway(config, logger);
-const { port } = await gateway.listen();
-logger.info({ host: config.GATEWAY_HOST, port }, 'gateway listening');
+const STATE_INTERVAL_MS = 1000;
 
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
+async function runGatewayProcess(config: GatewayConfig): Promise<void> {
+  const logger = createLogger('gateway').child({ worker: cluster.worker?.id });
+  const gateway = createGateway(config, logger);
+  // Constructing one installs prom-client's IPC listener that answers the primary's scrapes.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([gateway.metrics.registry]);
+  const { port } = await gateway.listen();
+  process.send?.({ kind: 'listening', port } satisfies ProcessReport);
+  const timer = setInterval(() => process.send?.({ kind: 'state', ...gateway.state() } satisfies ProcessReport), STATE_INTERVAL_MS);
+  let stopping = false;
+  const stop = () => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'gateway draining');
+    clearInterval(timer);
     gateway.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        logger.error({ err: error }, 'gateway shutdown failed');
+        logger.error({ err: error }, 'gateway process shutdown failed');
         process.exit(1);
       },
     );
-  });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
+
+async function runPrimary(config: GatewayConfig): Promise<void> {
+  const logger = createLogger('gateway').child({ role: 'primary' });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-gateway', logger });
+  await ensureTopics(kafka, [
+    { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
+    { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
+  ]);
+
+  // Kafka reachability for /readyz: one metadata probe per host, not one per process.
+  const admin = kafka.admin();
+  let kafkaOkAt = 0;
+  const probeKafka = async () => {
+    try {
+      await admin.connect();
+      await admin.fetchTopicMetadata({ topics: [config.KAFKA_TOPIC] });
+      kafkaOkAt = Date.now();
+    } catch (error) {
+      logger.warn({ err: error }, 'kafka readiness probe failed');
+    }
+  };
+  await probeKafka();
+  const probeTimer = setInterval(() => void probeKafka(), 2000);
+
+  const states = new Map<number, { ready: boolean; pendingRequests: number; at: number }>();
+  let shuttingDown = false;
+  let ingestPort: number | undefined;
+  const restarts: number[] = [];
+
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    worker.on('message', (report: ProcessReport) => {
+      if (report.kind === 'listening') {
+        if (ingestPort === undefined) ingestPort = report.port;
+        states.set(worker.id, { ready: true, pendingRequests: 0, at: Date.now() });
+        if (states.size === config.GATEWAY_PROCESSES && !listeningLogged) {
+          listeningLogged = true;
+          logger.info({ host: config.GATEWAY_HOST, port: ingestPort, processes: config.GATEWAY_PROCESSES, adminPort }, 'gateway listening');
+        }
+      } else if (report.kind === 'state') {
+        states.set(worker.id, { ready: report.ready, pendingRequests: report.pendingRequests, at: Date.now() });
+      }
+    });
+    return worker;
+  };
+  let listeningLogged = false;
+
+  cluster.on('exit', (worker, code, signal) => {
+    states.delete(worker.id);
+    if (shuttingDown) return;
+    // A crashing process is restarted; a crash loop backs off (up to 30 s) instead of spinning.
+    const now = Date.now();
+    restarts.push(now);
+    while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
+    const delay = Math.min(30_000, 250 * 2 ** Math.max(0, restarts.length - 1));
+    logger.error({ worker: worker.id, code, signal, restartInMs: delay }, 'gateway process exited; restarting');
+    setTimeout(() => {
+      if (!shuttingDown) fork();
+    }, delay);
+  });
+
+  const aggregator = new AggregatorRegistry();
+  const adminServer = createAdminServer({
+    host: config.ADMIN_HOST,
+    port: config.ADMIN_PORT,
+    adminToken: config.FLOODGATE_ADMIN_TOKEN,
+    readiness: async () => {
+      const now = Date.now();
+      const live = [...states.values()].filter((s) => now - s.at < 3 * STATE_INTERVAL_MS);
+      const processesReady = live.filter((s) => s.ready).length;
+      const kafkaReachable = now - kafkaOkAt < 6000;
+      return {
+        ready: !shuttingDown && kafkaReachable && processesReady === config.GATEWAY_PROCESSES,
+        checks: {
+          kafka_reachable: kafkaReachable,
+          processes_ready: processesReady,
+          processes_expected: config.GATEWAY_PROCESSES,
+          draining: shuttingDown,
+          pending_requests: live.reduce((n, s) => n + s.pendingRequests, 0),
+        },
+      };
+    },
+    metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+  });
+  const { port: adminPort } = await adminServer.listen();
+
+  for (let i = 0; i < config.GATEWAY_PROCESSES; i++) fork();
+
+  const stop = (signal: NodeJS.Signals) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, 'gateway draining');
+    clearInterval(probeTimer);
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const exited = Promise.all(workers.map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve())))));
+    for (const w of workers) w.process.kill('SIGTERM');
+    const killTimer = setTimeout(() => {
+      logger.error('gateway processes did not drain in time; killing them');
+      for (const w of workers) w.process.kill('SIGKILL');
+    }, config.SHUTDOWN_TIMEOUT_MS + 5000);
+    void exited
+      .then(async () => {
+        clearTimeout(killTimer);
+        await adminServer.close();
+        await admin.disconnect().catch(() => undefined);
+        logger.info('gateway stopped');
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+const config = loadConfig(gatewaySchema);
+if (cluster.isPrimary) await runPrimary(config);
+else await runGatewayProcess(config);

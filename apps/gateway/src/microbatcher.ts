@@ -1,11 +1,15 @@
 import type { Piscina } from 'piscina';
 import { errorBody } from '@floodgate/errors';
-import type { IngestReply, IngestTask } from '@floodgate/ingest-worker';
+import type { IngestReply, IngestResult, IngestTask } from '@floodgate/ingest-worker';
 
 export interface PendingRequest {
   body: Uint8Array;
   tenant: string;
   receivedAtMs: number;
+  /** KIND_CODE of the request. */
+  kind: number;
+  /** Index into CONTENT_ENCODINGS. */
+  encoding: number;
   reply: (reply: IngestReply) => void;
 }
 
@@ -13,7 +17,16 @@ export interface MicrobatcherOptions {
   maxRequests: number;
   /** Requests waiting for a worker or for Kafka; past this bound the gateway answers 503. */
   maxPending: number;
+  onTaskDone?: (result: IngestResult) => void;
+  onTaskError: (error: unknown) => void;
 }
+
+const WORKER_FAILED: IngestReply = {
+  status: 503,
+  body: errorBody('OVERLOADED', 'the ingest worker failed; nothing was accepted, retry later'),
+  accepted: 0,
+  code: 'OVERLOADED',
+};
 
 /**
  * Collects requests during one turn of the event loop (or up to maxRequests) and hands them to a
@@ -25,16 +38,24 @@ export class Microbatcher {
   private batchBytes = 0;
   private scheduled = false;
   private pending = 0;
+  /** Answered requests per second, smoothed: what Retry-After is derived from. */
+  private drainRate = 0;
+  private drainWindowStart = performance.now();
+  private drainWindowCount = 0;
 
   constructor(
     private readonly pool: Piscina,
     private readonly options: MicrobatcherOptions,
-    private readonly onTaskError: (error: unknown) => void,
   ) {}
 
   /** Requests accepted by the batcher and not yet answered. */
   get pendingRequests(): number {
     return this.pending;
+  }
+
+  /** Seconds the current backlog needs to drain at the measured rate (at least 1). */
+  backlogSeconds(): number {
+    return this.drainRate > 0 ? Math.max(1, this.pending / this.drainRate) : 1;
   }
 
   /** False when over the bound: the caller answers 503 and nothing is queued. */
@@ -51,6 +72,19 @@ export class Microbatcher {
     return true;
   }
 
+  private recordDrained(count: number): void {
+    this.pending -= count;
+    this.drainWindowCount += count;
+    const now = performance.now();
+    const elapsed = now - this.drainWindowStart;
+    if (elapsed >= 1000) {
+      const rate = (this.drainWindowCount * 1000) / elapsed;
+      this.drainRate = this.drainRate === 0 ? rate : 0.7 * this.drainRate + 0.3 * rate;
+      this.drainWindowStart = now;
+      this.drainWindowCount = 0;
+    }
+  }
+
   private flush(): void {
     this.scheduled = false;
     const requests = this.batch;
@@ -60,38 +94,38 @@ export class Microbatcher {
     this.batchBytes = 0;
 
     const view = new Uint8Array(bodies);
-    const offsets = new Uint32Array(requests.length + 1);
-    const receivedAtMs = new Float64Array(requests.length);
-    const tenants: string[] = new Array(requests.length);
+    const n = requests.length;
+    const offsets = new Uint32Array(n + 1);
+    const receivedAtMs = new Float64Array(n);
+    const kinds = new Uint8Array(n);
+    const encodings = new Uint8Array(n);
+    const tenants: string[] = new Array(n);
     let at = 0;
-    for (let i = 0; i < requests.length; i++) {
+    for (let i = 0; i < n; i++) {
       const r = requests[i]!;
       offsets[i] = at;
       view.set(r.body, at);
       at += r.body.length;
       tenants[i] = r.tenant;
       receivedAtMs[i] = r.receivedAtMs;
+      kinds[i] = r.kind;
+      encodings[i] = r.encoding;
     }
-    offsets[requests.length] = at;
-    const task: IngestTask = { bodies, offsets, tenants, receivedAtMs };
+    offsets[n] = at;
+    const task: IngestTask = { bodies, offsets, tenants, receivedAtMs, kinds, encodings };
     this.pool
-      .run(task, { transferList: [bodies, offsets.buffer, receivedAtMs.buffer] })
+      .run(task, { transferList: [bodies, offsets.buffer, receivedAtMs.buffer, kinds.buffer, encodings.buffer] })
       .then(
-        (replies: IngestReply[]) => {
-          for (let i = 0; i < requests.length; i++) requests[i]!.reply(replies[i]!);
+        (result: IngestResult) => {
+          this.recordDrained(n);
+          this.options.onTaskDone?.(result);
+          for (let i = 0; i < n; i++) requests[i]!.reply(result.replies[i]!);
         },
         (error: unknown) => {
-          this.onTaskError(error);
-          const reply: IngestReply = {
-            status: 503,
-            body: errorBody('OVERLOADED', 'the ingest worker failed; nothing was accepted, retry later'),
-            accepted: 0,
-          };
-          for (const r of requests) r.reply(reply);
+          this.recordDrained(n);
+          this.options.onTaskError(error);
+          for (const r of requests) r.reply(WORKER_FAILED);
         },
-      )
-      .finally(() => {
-        this.pending -= requests.length;
-      });
+      );
   }
 }

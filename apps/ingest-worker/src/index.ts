@@ -1,4 +1,5 @@
-export type { IngestTask, IngestReply, IngestWorkerData } from './task.ts';
+export type { IngestTask, IngestReply, IngestResult, IngestWorkerData, RequestKind, ContentEncoding } from './task.ts';
+export { KIND_CODE, CONTENT_ENCODINGS } from './task.ts';
 export { parseRequest, processBatch } from './process-batch.ts';
 
 /** Path of the piscina worker module, for the gateway's pool. */

@@ -1,84 +1,145 @@
+import { gunzipSync, inflateSync } from 'node:zlib';
 import type { Message } from 'kafkajs';
-import { errorBody, httpStatusOf, isFloodgateError } from '@floodgate/errors';
-import { normaliseEvents, partitionKeyOf, type NormalisedEvent } from '@floodgate/event-model';
-import type { IngestReply, IngestTask } from './task.ts';
+import { errorBody, httpStatusOf, isFloodgateError, type FloodgateErrorCode } from '@floodgate/errors';
+import { normaliseItems, parseEvents, parseItems, partitionKeyOf, type BodyFormat, type NormalisedEvent, type ParseOutcome } from '@floodgate/event-model';
+import { CONTENT_ENCODINGS, REQUEST_KINDS, type IngestReply, type IngestResult, type IngestTask, type IngestWorkerData } from './task.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function reject(code: 'BODY_MALFORMED_JSON' | 'BODY_EMPTY' | 'EVENT_INVALID', message: string, details?: unknown): IngestReply {
-  return { status: httpStatusOf(code), body: errorBody(code, message, details), accepted: 0 };
+type Settings = Pick<IngestWorkerData, 'limits' | 'maxDecompressedBytes'>;
+
+interface Accepted {
+  events: NormalisedEvent[];
+  values: string[];
+  /** The WebSocket message's seq; undefined for HTTP. */
+  seq?: number;
 }
 
-/** Parses and validates one request body. Pure: no I/O, so it is unit-tested directly. */
-export function parseRequest(body: Uint8Array, tenant: string, receivedAtMs: number): NormalisedEvent[] | IngestReply {
-  if (body.length === 0) return reject('BODY_EMPTY', 'the request body is empty');
+function rejection(code: FloodgateErrorCode, message: string, details: unknown, seq: number | null | undefined): IngestReply {
+  const status = httpStatusOf(code);
+  if (seq === undefined) return { status, body: errorBody(code, message, details), accepted: 0, code };
+  const error = details === undefined ? { code, message } : { code, message, details };
+  return { status, body: JSON.stringify({ nack: seq, error }), accepted: 0, code };
+}
+
+function decompress(body: Uint8Array, encoding: (typeof CONTENT_ENCODINGS)[number], cap: number): Uint8Array | FloodgateErrorCode {
+  if (encoding === 'identity') return body;
+  try {
+    const options = { maxOutputLength: cap };
+    return encoding === 'gzip' ? gunzipSync(body, options) : inflateSync(body, options);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 'BODY_TOO_LARGE' : 'BODY_BAD_ENCODING';
+  }
+}
+
+/** A WebSocket message: `{"seq": n, "events": [...]}` or `{"seq": n, "event": {...}}`. */
+function parseWsMessage(text: string, ctx: Parameters<typeof parseEvents>[2]): { seq: number | null; outcome: ParseOutcome } {
+  const items = parseItems(text, 'json', ctx.limits);
+  if (!Array.isArray(items)) return { seq: null, outcome: items };
+  const envelope = items.length === 1 ? items[0] : undefined;
+  if (typeof envelope !== 'object' || envelope === null) {
+    return { seq: null, outcome: { ok: false, code: 'EVENT_INVALID', message: 'a message must be {"seq": n, "events": [...]} or {"seq": n, "event": {...}}' } };
+  }
+  const { seq, events, event } = envelope as { seq?: unknown; events?: unknown; event?: unknown };
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+    return { seq: null, outcome: { ok: false, code: 'EVENT_INVALID', message: 'seq must be a non-negative integer' } };
+  }
+  const list = Array.isArray(events) ? events : event !== undefined ? [event] : undefined;
+  if (list === undefined) {
+    return { seq, outcome: { ok: false, code: 'EVENT_INVALID', message: 'the message has neither "events" (an array) nor "event"' } };
+  }
+  return { seq, outcome: normaliseItems(list, 'json', ctx) };
+}
+
+/** Decodes, parses and validates one request. Pure: no I/O, so it is unit-tested directly. */
+export function parseRequest(
+  raw: Uint8Array,
+  kind: (typeof REQUEST_KINDS)[number],
+  encoding: (typeof CONTENT_ENCODINGS)[number],
+  tenant: string,
+  receivedAtMs: number,
+  settings: Settings,
+): Accepted | IngestReply {
+  const ws = kind === 'ws';
+  const noSeq = ws ? null : undefined;
+  const body = decompress(raw, encoding, settings.maxDecompressedBytes);
+  if (typeof body === 'string') {
+    return body === 'BODY_TOO_LARGE'
+      ? rejection(body, `the body decompresses to more than ${settings.maxDecompressedBytes} bytes`, undefined, noSeq)
+      : rejection(body, `the body is not valid ${encoding} data`, undefined, noSeq);
+  }
+  if (body.length === 0) return rejection('BODY_EMPTY', 'the request body is empty', undefined, noSeq);
   let text: string;
   try {
     text = utf8.decode(body);
   } catch {
-    return reject('BODY_MALFORMED_JSON', 'the request body is not valid UTF-8');
+    return rejection('BODY_MALFORMED_JSON', 'the body is not valid UTF-8', undefined, noSeq);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    return reject('BODY_MALFORMED_JSON', `the request body is not valid JSON: ${(error as Error).message}`);
-  }
-  const result = normaliseEvents(parsed, tenant, receivedAtMs);
-  if (!result.ok) {
-    return reject('EVENT_INVALID', `${result.problems.length} problem(s) in the batch; nothing was accepted`, result.problems);
-  }
-  return result.events;
+  const ctx = { tenant, receivedAtMs, limits: settings.limits };
+  let seq: number | null | undefined;
+  let outcome: ParseOutcome;
+  if (ws) ({ seq, outcome } = parseWsMessage(text, ctx));
+  else outcome = parseEvents(text, kind as BodyFormat, ctx);
+  if (!outcome.ok) return rejection(outcome.code, outcome.message, outcome.details, seq);
+  return seq === undefined || seq === null ? { events: outcome.events, values: outcome.values } : { events: outcome.events, values: outcome.values, seq };
 }
 
-export function toKafkaMessage(event: NormalisedEvent): Message {
+export function toKafkaMessage(event: NormalisedEvent, value: string): Message {
   return {
     key: partitionKeyOf(event),
-    value: JSON.stringify(event),
+    value,
     headers: { 'event-id': event.id, 'received-at': event.received_at },
   };
 }
 
 export type SendToKafka = (messages: Message[]) => Promise<void>;
 
+function acceptedReply(accepted: Accepted): IngestReply {
+  const ids = accepted.events.map((e) => e.id);
+  const body = accepted.seq === undefined
+    ? JSON.stringify({ accepted: ids.length, ids })
+    : JSON.stringify({ ack: accepted.seq, accepted: ids.length, ids });
+  return { status: 202, body, accepted: ids.length };
+}
+
 /**
  * Handles one micro-batch: every valid request's events go to Kafka in one send, and each request
  * is answered 202 only after that send was acknowledged. A request with any invalid event is
- * answered 400 and produces nothing (atomic batches).
+ * answered 4xx and produces nothing (atomic batches).
  */
-export async function processBatch(task: IngestTask, send: SendToKafka): Promise<IngestReply[]> {
+export async function processBatch(task: IngestTask, settings: Settings, send: SendToKafka): Promise<IngestResult> {
   const requests = task.tenants.length;
   const replies: IngestReply[] = new Array(requests);
   const messages: Message[] = [];
-  const acceptedIds: (string[] | undefined)[] = new Array(requests);
+  const accepted: (Accepted | undefined)[] = new Array(requests);
   for (let i = 0; i < requests; i++) {
-    const body = new Uint8Array(task.bodies, task.offsets[i]!, task.offsets[i + 1]! - task.offsets[i]!);
-    const parsed = parseRequest(body, task.tenants[i]!, task.receivedAtMs[i]!);
-    if (!Array.isArray(parsed)) {
+    const raw = new Uint8Array(task.bodies, task.offsets[i]!, task.offsets[i + 1]! - task.offsets[i]!);
+    const kind = REQUEST_KINDS[task.kinds[i]!] ?? 'json';
+    const encoding = CONTENT_ENCODINGS[task.encodings[i]!] ?? 'identity';
+    const parsed = parseRequest(raw, kind, encoding, task.tenants[i]!, task.receivedAtMs[i]!, settings);
+    if ('status' in parsed) {
       replies[i] = parsed;
       continue;
     }
-    const ids: string[] = new Array(parsed.length);
-    for (let e = 0; e < parsed.length; e++) {
-      const event = parsed[e]!;
-      ids[e] = event.id;
-      messages.push(toKafkaMessage(event));
-    }
-    acceptedIds[i] = ids;
+    for (let e = 0; e < parsed.events.length; e++) messages.push(toKafkaMessage(parsed.events[e]!, parsed.values[e]!));
+    accepted[i] = parsed;
   }
-  if (messages.length > 0) {
-    let failure: IngestReply | undefined;
-    try {
-      await send(messages);
-    } catch (error) {
-      const code = isFloodgateError(error) ? error.code : 'KAFKA_UNAVAILABLE';
-      failure = { status: 503, body: errorBody(code, 'Kafka did not acknowledge the events; nothing was accepted, retry later'), accepted: 0 };
-    }
-    for (let i = 0; i < requests; i++) {
-      const ids = acceptedIds[i];
-      if (ids === undefined) continue;
-      replies[i] = failure ?? { status: 202, body: JSON.stringify({ accepted: ids.length, ids }), accepted: ids.length };
-    }
+  if (messages.length === 0) return { replies };
+
+  const started = performance.now();
+  let failure: FloodgateErrorCode | undefined;
+  try {
+    await send(messages);
+  } catch (error) {
+    failure = isFloodgateError(error) ? error.code : 'KAFKA_UNAVAILABLE';
   }
-  return replies;
+  const kafkaMs = performance.now() - started;
+  for (let i = 0; i < requests; i++) {
+    const a = accepted[i];
+    if (a === undefined) continue;
+    replies[i] = failure
+      ? rejection(failure, 'Kafka did not acknowledge the events; nothing was accepted, retry later', undefined, a.seq)
+      : acceptedReply(a);
+  }
+  return { replies, kafkaMs };
 }

@@ -1,3 +1,19 @@
+import type { BodyFormat, EventLimits } from '@floodgate/event-model';
+
+/** What a request is, one byte per request in a task. */
+export const REQUEST_KINDS = ['json', 'ndjson', 'cloudevents', 'cloudevents-batch', 'ws'] as const;
+export type RequestKind = BodyFormat | 'ws';
+export const KIND_CODE: Readonly<Record<RequestKind, number>> = Object.freeze({
+  json: 0,
+  ndjson: 1,
+  cloudevents: 2,
+  'cloudevents-batch': 3,
+  ws: 4,
+});
+
+export const CONTENT_ENCODINGS = ['identity', 'gzip', 'deflate'] as const;
+export type ContentEncoding = (typeof CONTENT_ENCODINGS)[number];
+
 /**
  * The contract between a gateway process and its ingest workers. Request bodies of one
  * micro-batch travel in a single transferred ArrayBuffer (no per-request copies), cut by offsets.
@@ -9,17 +25,35 @@ export interface IngestTask {
   offsets: Uint32Array;
   tenants: string[];
   receivedAtMs: Float64Array;
+  /** Index into REQUEST_KINDS. */
+  kinds: Uint8Array;
+  /** Index into CONTENT_ENCODINGS. */
+  encodings: Uint8Array;
 }
 
-/** One reply per request of the task, in order: the status and the JSON body to send. */
+/** One reply per request of the task, in order. */
 export interface IngestReply {
+  /** HTTP status (for a WebSocket message: the status its ack/nack corresponds to). */
   status: number;
+  /** The JSON to send: the HTTP body, or the WebSocket ack/nack message. */
   body: string;
   accepted: number;
+  /** Error code when rejected, for metrics. */
+  code?: string;
+}
+
+/** What a whole task reports besides the replies. */
+export interface IngestResult {
+  replies: IngestReply[];
+  /** Duration of the Kafka send, when there was one. */
+  kafkaMs?: number;
 }
 
 export interface IngestWorkerData {
   kafkaBrokers: string[];
   topic: string;
   sendTimeoutMs: number;
+  limits: EventLimits;
+  /** Cap on a decompressed body: a decompression bomb stops here. */
+  maxDecompressedBytes: number;
 }

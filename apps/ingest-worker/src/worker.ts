@@ -6,25 +6,48 @@ import { workerData } from 'node:worker_threads';
 import { createLogger } from '@floodgate/logging';
 import { BatchingProducer, createKafka } from '@floodgate/kafka';
 import { processBatch } from './process-batch.ts';
-import type { IngestReply, IngestTask, IngestWorkerData } from './task.ts';
+import type { IngestResult, IngestTask, IngestWorkerData } from './task.ts';
 
 const settings = workerData as IngestWorkerData;
 const logger = createLogger('ingest-worker');
 let producer: Promise<BatchingProducer> | undefined;
 
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 function getProducer(): Promise<BatchingProducer> {
   producer ??= (async () => {
     const kafka = createKafka({ brokers: settings.kafkaBrokers, clientId: 'floodgate-ingest', logger });
     const p = new BatchingProducer(kafka, { topic: settings.topic, sendTimeoutMs: settings.sendTimeoutMs });
-    await p.connect();
+    await withTimeout(p.connect(), settings.sendTimeoutMs, 'connecting to Kafka');
     return p;
-  })().catch((error: unknown) => {
-    producer = undefined; // the next task tries again
-    throw error;
-  });
+  })();
   return producer;
 }
 
-export default async function ingest(task: IngestTask): Promise<IngestReply[]> {
-  return processBatch(task, async (messages) => (await getProducer()).send(messages));
+/**
+ * After a failed send the producer is replaced: a fresh idempotent producer id starts with clean
+ * sequence numbers, and connection state from an outage is not reused.
+ */
+function discardProducer(failed: Promise<BatchingProducer>): void {
+  if (producer !== failed) return;
+  producer = undefined;
+  failed.then((p) => p.disconnect()).catch((error: unknown) => logger.debug({ err: error }, 'discarded producer did not disconnect cleanly'));
+}
+
+export default async function ingest(task: IngestTask): Promise<IngestResult> {
+  return processBatch(task, settings, async (messages) => {
+    const current = getProducer();
+    try {
+      await (await current).send(messages);
+    } catch (error) {
+      discardProducer(current);
+      throw error;
+    }
+  });
 }

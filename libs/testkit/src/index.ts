@@ -2,3 +2,4 @@ export { uniqueName } from './names.ts';
 export { stackConfigForTests } from './stack.ts';
 export { waitFor } from './wait.ts';
 export type { WaitForOptions } from './wait.ts';
+export { freePort } from './ports.ts';

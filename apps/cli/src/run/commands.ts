@@ -1,6 +1,8 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, stackSchema } from '@floodgate/config';
 import { stackUp } from '../stack/index.ts';
+import { devApiKey } from './dev-key.ts';
 import { startPipeline } from './pipeline.ts';
 
 /** `floodgate start`: brings the stack up, then runs gateway and sink in the foreground. */
@@ -11,17 +13,30 @@ export function registerRunCommands(program: Command): void {
     .action(async () => {
       const config = loadConfig(stackSchema);
       await stackUp(config);
-      const pipeline = await startPipeline();
+      const env: NodeJS.ProcessEnv = {};
+      let keyLine = '';
+      let authHeader = '';
+      const keysConfigured = process.env.FLOODGATE_API_KEYS || process.env.FLOODGATE_API_KEYS_FILE;
+      if (!keysConfigured && process.env.FLOODGATE_AUTH !== 'off') {
+        const { key, file } = devApiKey(config.FLOODGATE_HOME);
+        env.FLOODGATE_API_KEYS = `dev:${key}`;
+        keyLine = `development API key (tenant "dev"): ${key}  (kept in ${path.relative(process.cwd(), file) || file})`;
+        authHeader = ` -H 'authorization: Bearer ${key}'`;
+      }
+      const pipeline = await startPipeline({ env });
       const url = pipeline.gatewayUrl;
       process.stderr.write(
         [
           '',
-          `floodgate is running: ingest at ${url}/v1/events`,
+          `floodgate is running: ingest at ${url}/v1/events (WebSocket ${url.replace('http', 'ws')}/v1/stream), admin at ${pipeline.adminUrl}`,
+          keyLine,
           'try:',
-          `  curl -s -XPOST ${url}/v1/events -H 'content-type: application/json' -d '{"type":"signup","data":{"plan":"pro"}}'`,
+          `  curl -s -XPOST ${url}/v1/events -H 'content-type: application/json'${authHeader} -d '{"type":"signup","data":{"plan":"pro"}}'`,
           'Ctrl-C stops gateway and sink; the stack keeps running (npx floodgate stack down stops it).',
           '',
-        ].join('\n'),
+        ]
+          .filter((line, i) => i !== 2 || line !== '')
+          .join('\n'),
       );
       await new Promise<void>((resolve) => {
         let stopping = false;

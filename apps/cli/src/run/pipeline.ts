@@ -16,6 +16,8 @@ export interface PipelineOptions {
 
 export interface RunningPipeline {
   gatewayUrl: string;
+  /** The gateway's admin port: /healthz, /readyz, /metrics. */
+  adminUrl: string;
   /** SIGTERM to both apps, then wait until they exited (SIGKILL after the bound). */
   stop(): Promise<void>;
 }
@@ -57,13 +59,17 @@ async function stopApp(app: AppProcess, timeoutMs: number): Promise<void> {
  */
 export async function startPipeline(options: PipelineOptions = {}): Promise<RunningPipeline> {
   let gatewayPort: number | undefined;
+  let adminPort: number | undefined;
   let sinkReady = false;
   let wake: () => void = () => {};
   const watch = (line: string): void => {
     if (!line.startsWith('{')) return;
     try {
-      const entry = JSON.parse(line) as { msg?: string; port?: number };
-      if (entry.msg === 'gateway listening' && typeof entry.port === 'number') gatewayPort = entry.port;
+      const entry = JSON.parse(line) as { msg?: string; port?: number; adminPort?: number };
+      if (entry.msg === 'gateway listening' && typeof entry.port === 'number') {
+        gatewayPort = entry.port;
+        adminPort = entry.adminPort;
+      }
       if (entry.msg === 'sink consuming') sinkReady = true;
       wake();
     } catch {
@@ -97,5 +103,6 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Runn
     throw new FloodgateError('STACK_START_FAILED', `the pipeline did not start: ${why} (see its log lines above)`);
   }
   const host = options.env?.GATEWAY_HOST ?? process.env.GATEWAY_HOST ?? '127.0.0.1';
-  return { gatewayUrl: `http://${host}:${gatewayPort}`, stop };
+  const adminHost = options.env?.ADMIN_HOST ?? process.env.ADMIN_HOST ?? '127.0.0.1';
+  return { gatewayUrl: `http://${host}:${gatewayPort}`, adminUrl: `http://${adminHost}:${adminPort}`, stop };
 }

@@ -1,0 +1,58 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The gateway's Prometheus metrics, one registry per gateway process (aggregated by the primary). */
+export function createGatewayMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'floodgate_gateway_' });
+  const requests = new Counter({
+    name: 'floodgate_gateway_requests_total',
+    help: 'Requests (HTTP) and messages (WebSocket) answered, by route and status',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
+  return {
+    registry,
+    requests,
+    eventsAccepted: new Counter({
+      name: 'floodgate_gateway_events_accepted_total',
+      help: 'Events acknowledged by Kafka and answered 2xx/ack',
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'floodgate_gateway_rejected_total',
+      help: 'Requests and messages refused, by error code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: 'floodgate_gateway_request_duration_seconds',
+      help: 'Time from receiving a request to answering it',
+      labelNames: ['route'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    kafkaProduceDuration: new Histogram({
+      name: 'floodgate_gateway_kafka_produce_duration_seconds',
+      help: 'Duration of one Kafka send of a micro-batch (acks=all)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    pending: new Gauge({
+      name: 'floodgate_gateway_pending_requests',
+      help: 'Requests handed to the ingest workers and not yet answered',
+      registers: [registry],
+    }),
+    poolQueue: new Gauge({
+      name: 'floodgate_gateway_pool_queue_depth',
+      help: 'Tasks waiting for a free ingest worker thread',
+      registers: [registry],
+    }),
+    wsConnections: new Gauge({
+      name: 'floodgate_gateway_websocket_connections',
+      help: 'Open WebSocket connections',
+      registers: [registry],
+    }),
+  };
+}
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
