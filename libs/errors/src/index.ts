@@ -29,7 +29,15 @@ export type FloodgateErrorCode =
   | 'CLICKHOUSE_REJECTED'
   | 'STACK_START_FAILED'
   | 'STACK_DEPENDENCY_MISSING'
-  | 'SHUTDOWN_TIMEOUT';
+  | 'SHUTDOWN_TIMEOUT'
+  | 'NATS_UNAVAILABLE'
+  | 'CONTROL_NO_REPLY'
+  | 'CONTROL_FAILED'
+  | 'SINK_NOT_FOUND'
+  | 'SINK_PARTITION_LOST'
+  | 'SINK_STATE_UNAVAILABLE'
+  | 'KAFKA_COMMIT_FAILED'
+  | 'EVENT_UNREADABLE';
 
 export interface FloodgateErrorOptions {
   retriable?: boolean;

@@ -1,0 +1,24 @@
+export { connectNats } from './connection.ts';
+export type { NatsConnectOptions, NatsConnection } from './connection.ts';
+export { JsonBucket, destroyBucket, isRevisionConflict } from './kv.ts';
+export type { BucketOptions, Versioned } from './kv.ts';
+export { serveRequests, requestJson } from './control.ts';
+export type { ControlReply } from './control.ts';
+export { keyToken, PREFIX_PATTERN } from './names.ts';
+export { sinkControlPlane, memberKeys, batchKey } from './sink-protocol.ts';
+export type {
+  SinkControlPlane,
+  ErrorInfo,
+  FlushInfo,
+  ProcessState,
+  ProcessRecord,
+  ActorState,
+  ActorRecord,
+  SupervisorWorker,
+  SupervisorRecord,
+  MemberRecord,
+  SinkCommand,
+  SinkCommandResult,
+  SupervisorCommand,
+  SupervisorCommandResult,
+} from './sink-protocol.ts';

@@ -1,0 +1,101 @@
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { FloodgateError } from '@floodgate/errors';
+
+export interface BucketOptions {
+  /** Entries older than this are removed by the server (bucket-wide; nats-server 2.9 has no per-key TTL). 0: never. */
+  ttlMs?: number;
+  /** Values kept per key; default 1. */
+  history?: number;
+  /** Per-request timeout of KV operations; default 5 s. */
+  timeoutMs?: number;
+}
+
+/** A value with the revision it was read at, for compare-and-set. */
+export interface Versioned<T> {
+  value: T;
+  revision: number;
+}
+
+/** JetStream's "wrong last sequence": a compare-and-set lost to another writer. */
+export function isRevisionConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (code === 10071 || code === 10164) return true;
+  return /wrong last sequence|key exists/i.test((error as Error)?.message ?? '');
+}
+
+/**
+ * A KV bucket holding JSON values. Creates the bucket when missing (idempotent); reads return the
+ * revision so writers can compare-and-set, which is how the sink fences a previous owner of a
+ * partition.
+ */
+export class JsonBucket<T> {
+  private constructor(
+    readonly name: string,
+    private readonly kv: KV,
+  ) {}
+
+  static async open<T>(nc: NatsConnection, name: string, options: BucketOptions = {}): Promise<JsonBucket<T>> {
+    try {
+      const kvm = new Kvm(nc);
+      const kv = await kvm.create(name, {
+        history: options.history ?? 1,
+        ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
+        timeout: options.timeoutMs ?? 5000,
+      });
+      return new JsonBucket<T>(name, kv);
+    } catch (cause) {
+      throw new FloodgateError('NATS_UNAVAILABLE', `cannot open the NATS KV bucket ${name}: ${(cause as Error).message}`, {
+        cause,
+        retriable: true,
+        context: { bucket: name },
+      });
+    }
+  }
+
+  async get(key: string): Promise<Versioned<T> | undefined> {
+    const entry = await this.kv.get(key);
+    if (!entry || entry.operation !== 'PUT' || entry.length === 0) return undefined;
+    return { value: entry.json<T>(), revision: entry.revision };
+  }
+
+  /** Writes unconditionally; returns the new revision. */
+  put(key: string, value: T): Promise<number> {
+    return this.kv.put(key, JSON.stringify(value));
+  }
+
+  /** Writes only if the key has no value; a revision conflict otherwise. */
+  create(key: string, value: T): Promise<number> {
+    return this.kv.create(key, JSON.stringify(value));
+  }
+
+  /** Writes only if the key is still at `revision`; a revision conflict otherwise. */
+  update(key: string, value: T, revision: number): Promise<number> {
+    return this.kv.update(key, JSON.stringify(value), revision);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.kv.delete(key);
+  }
+
+  /** Every live key and value, optionally under a key filter (`p.>`). */
+  async entries(filter?: string): Promise<Array<{ key: string; value: T; revision: number }>> {
+    const keys: string[] = [];
+    for await (const key of await this.kv.keys(filter)) keys.push(key);
+    const out: Array<{ key: string; value: T; revision: number }> = [];
+    await Promise.all(
+      keys.map(async (key) => {
+        const entry = await this.get(key).catch(() => undefined);
+        if (entry) out.push({ key, ...entry });
+      }),
+    );
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+}
+
+/** Deletes a bucket (its JetStream stream); tests use it to clean up after themselves. */
+export async function destroyBucket(nc: NatsConnection, name: string): Promise<void> {
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.delete(`KV_${name}`).catch(() => false);
+}
