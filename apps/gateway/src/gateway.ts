@@ -208,10 +208,15 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     const state = ws.getUserData();
     if (state.closed) return;
     ws.send(message);
-    if (ws.getBufferedAmount() > config.WS_MAX_BUFFERED_BYTES) {
-      state.closed = true;
-      ws.end(WS_CLOSE.SLOW_READER, 'reader too slow: acknowledgements are not being read');
-    }
+    if (ws.getBufferedAmount() > config.WS_MAX_BUFFERED_BYTES) closeSlowReader(ws);
+  }
+
+  function closeSlowReader(ws: WebSocket<StreamState>): void {
+    const state = ws.getUserData();
+    if (state.closed) return;
+    state.closed = true;
+    metrics.wsClosed.inc({ reason: 'slow_reader' });
+    ws.end(WS_CLOSE.SLOW_READER, 'reader too slow: acknowledgements are not being read');
   }
 
   function wsHandle(ws: WebSocket<StreamState>, body: Buffer): void {
@@ -282,14 +287,16 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       const state = ws.getUserData();
       if (state.closed) return;
       const body = Buffer.copyBytesFrom(new Uint8Array(message));
-      if (state.unacked + state.held.length >= config.WS_MAX_UNACKED) {
-        metrics.rejected.inc({ code: 'WS_TOO_MANY_UNACKED' });
-        return wsSend(ws, JSON.stringify({ nack: seqOf(body), error: { code: 'WS_TOO_MANY_UNACKED', message: `more than ${config.WS_MAX_UNACKED} messages await their ack; wait for acks before sending more` } }));
-      }
-      // A reader that falls behind is throttled: its messages wait until its buffer drains.
+      // A reader that falls behind is throttled: its messages wait until its buffer drains. One
+      // that keeps sending while throttled, past the unacknowledged bound, is closed.
       if (ws.getBufferedAmount() > config.WS_MAX_BUFFERED_BYTES / 4 || state.held.length > 0) {
+        if (state.held.length >= config.WS_MAX_UNACKED) return closeSlowReader(ws);
         state.held.push(body);
         return;
+      }
+      if (state.unacked >= config.WS_MAX_UNACKED) {
+        metrics.rejected.inc({ code: 'WS_TOO_MANY_UNACKED' });
+        return wsSend(ws, JSON.stringify({ nack: seqOf(body), error: { code: 'WS_TOO_MANY_UNACKED', message: `more than ${config.WS_MAX_UNACKED} messages await their ack; wait for acks before sending more` } }));
       }
       wsHandle(ws, body);
     },
@@ -300,7 +307,7 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       state.held.length = 0;
       streams.delete(ws);
       metrics.wsConnections.dec();
-      if (code === WS_CLOSE.MESSAGE_TOO_BIG) metrics.rejected.inc({ code: 'WS_MESSAGE_TOO_LARGE' });
+      if (code === WS_CLOSE.MESSAGE_TOO_BIG) metrics.wsClosed.inc({ reason: 'message_too_big' });
     },
   });
 

@@ -26,6 +26,7 @@ async function runGatewayProcess(config: GatewayConfig): Promise<void> {
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([gateway.metrics.registry]);
   const { port } = await gateway.listen();
+  logger.info({ port }, 'gateway process listening');
   process.send?.({ kind: 'listening', port } satisfies ProcessReport);
   const timer = setInterval(() => process.send?.({ kind: 'state', ...gateway.state() } satisfies ProcessReport), STATE_INTERVAL_MS);
   let stopping = false;

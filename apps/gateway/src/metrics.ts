@@ -47,6 +47,12 @@ export function createGatewayMetrics() {
       help: 'Tasks waiting for a free ingest worker thread',
       registers: [registry],
     }),
+    wsClosed: new Counter({
+      name: 'floodgate_gateway_websocket_closed_by_server_total',
+      help: 'WebSocket connections the gateway closed, by reason (slow_reader, message_too_big)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     wsConnections: new Gauge({
       name: 'floodgate_gateway_websocket_connections',
       help: 'Open WebSocket connections',

@@ -3,6 +3,7 @@
  * `atomics: 'disabled'` so the producer's sockets keep working between tasks.
  */
 import { workerData } from 'node:worker_threads';
+import { FloodgateError } from '@floodgate/errors';
 import { createLogger } from '@floodgate/logging';
 import { BatchingProducer, createKafka } from '@floodgate/kafka';
 import { processBatch } from './process-batch.ts';
@@ -11,6 +12,9 @@ import type { IngestResult, IngestTask, IngestWorkerData } from './task.ts';
 const settings = workerData as IngestWorkerData;
 const logger = createLogger('ingest-worker');
 let producer: Promise<BatchingProducer> | undefined;
+/** After a failed send, tasks fail fast until then instead of each waiting for the timeout. */
+let kafkaDownUntil = 0;
+const FAIL_FAST_MS = 1000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -42,11 +46,16 @@ function discardProducer(failed: Promise<BatchingProducer>): void {
 
 export default async function ingest(task: IngestTask): Promise<IngestResult> {
   return processBatch(task, settings, async (messages) => {
+    if (Date.now() < kafkaDownUntil) {
+      throw new FloodgateError('KAFKA_UNAVAILABLE', 'Kafka failed moments ago; not trying again yet', { retriable: true });
+    }
     const current = getProducer();
     try {
       await (await current).send(messages);
     } catch (error) {
+      kafkaDownUntil = Date.now() + FAIL_FAST_MS;
       discardProducer(current);
+      logger.warn({ err: error }, 'kafka send failed; answering 503 and replacing the producer');
       throw error;
     }
   });

@@ -12,12 +12,16 @@ export interface PipelineOptions {
   /** Where the apps' JSON log lines go; default: this process's stdout. */
   onLogLine?: (app: string, line: string) => void;
   startTimeoutMs?: number;
+  /** Start only these apps (default both); readiness waits only for them. */
+  apps?: ('gateway' | 'sink')[];
 }
 
 export interface RunningPipeline {
   gatewayUrl: string;
   /** The gateway's admin port: /healthz, /readyz, /metrics. */
   adminUrl: string;
+  /** Pids of the started apps (the gateway's is its cluster primary). */
+  pids: Partial<Record<'gateway' | 'sink', number>>;
   /** SIGTERM to both apps, then wait until they exited (SIGKILL after the bound). */
   stop(): Promise<void>;
 }
@@ -76,9 +80,11 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Runn
       // not one of our JSON lines
     }
   };
+  const wanted = options.apps ?? ['gateway', 'sink'];
+  if (!wanted.includes('sink')) sinkReady = true;
   const apps = [
-    startApp('gateway', 'apps/gateway/src/main.ts', options, watch),
-    startApp('sink', 'apps/sink-worker/src/main.ts', options, watch),
+    ...(wanted.includes('gateway') ? [startApp('gateway', 'apps/gateway/src/main.ts', options, watch)] : []),
+    ...(wanted.includes('sink') ? [startApp('sink', 'apps/sink-worker/src/main.ts', options, watch)] : []),
   ];
   const stop = async () => {
     await Promise.all(apps.map((a) => stopApp(a, 20_000)));
@@ -91,6 +97,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Runn
     exitedEarly = e;
     wake();
   });
+  if (!wanted.includes('gateway')) gatewayPort = 0;
   while ((gatewayPort === undefined || !sinkReady) && !exitedEarly && Date.now() < deadline) {
     await new Promise<void>((resolve) => {
       wake = resolve;
@@ -104,5 +111,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Runn
   }
   const host = options.env?.GATEWAY_HOST ?? process.env.GATEWAY_HOST ?? '127.0.0.1';
   const adminHost = options.env?.ADMIN_HOST ?? process.env.ADMIN_HOST ?? '127.0.0.1';
-  return { gatewayUrl: `http://${host}:${gatewayPort}`, adminUrl: `http://${adminHost}:${adminPort}`, stop };
+  const pids: RunningPipeline['pids'] = {};
+  for (const app of apps) pids[app.name as 'gateway' | 'sink'] = app.child.pid;
+  return { gatewayUrl: `http://${host}:${gatewayPort}`, adminUrl: `http://${adminHost}:${adminPort}`, pids, stop };
 }
