@@ -27,7 +27,6 @@ const STATUS_LINE: Record<number, string> = {
 /** WebSocket close codes, documented in docs/gateway.md. */
 export const WS_CLOSE = Object.freeze({
   GOING_AWAY: 1001,
-  MESSAGE_TOO_BIG: 1009,
   SLOW_READER: 4008,
 });
 
@@ -261,7 +260,9 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
   }
 
   app.ws<StreamState>('/v1/stream', {
-    maxPayloadLength: config.WS_MAX_MESSAGE_BYTES,
+    // Messages up to 4x the limit are read and nacked (the connection stays); beyond that uWS drops
+    // the connection without a close frame (clients see 1006).
+    maxPayloadLength: config.WS_MAX_MESSAGE_BYTES * 4,
     idleTimeout: config.WS_IDLE_TIMEOUT_SEC,
     sendPingsAutomatically: true,
     // Our own bound closes a slow reader first (WS_CLOSE.SLOW_READER); this is the backstop.
@@ -286,6 +287,11 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     message: (ws, message) => {
       const state = ws.getUserData();
       if (state.closed) return;
+      if (message.byteLength > config.WS_MAX_MESSAGE_BYTES) {
+        metrics.rejected.inc({ code: 'WS_MESSAGE_TOO_LARGE' });
+        const head = Buffer.from(message.slice(0, 256));
+        return wsSend(ws, JSON.stringify({ nack: seqOf(head), error: { code: 'WS_MESSAGE_TOO_LARGE', message: `a message may be at most ${config.WS_MAX_MESSAGE_BYTES} bytes` } }));
+      }
       const body = Buffer.copyBytesFrom(new Uint8Array(message));
       // A reader that falls behind is throttled: its messages wait until its buffer drains. One
       // that keeps sending while throttled, past the unacknowledged bound, is closed.
@@ -307,7 +313,6 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       state.held.length = 0;
       streams.delete(ws);
       metrics.wsConnections.dec();
-      if (code === WS_CLOSE.MESSAGE_TOO_BIG) metrics.wsClosed.inc({ reason: 'message_too_big' });
     },
   });
 

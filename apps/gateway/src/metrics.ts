@@ -49,7 +49,7 @@ export function createGatewayMetrics() {
     }),
     wsClosed: new Counter({
       name: 'floodgate_gateway_websocket_closed_by_server_total',
-      help: 'WebSocket connections the gateway closed, by reason (slow_reader, message_too_big)',
+      help: 'WebSocket connections the gateway closed, by reason (slow_reader)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

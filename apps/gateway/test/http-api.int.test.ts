@@ -60,11 +60,11 @@ describe('gateway HTTP API', () => {
     await pipeline?.stop();
   });
 
-  async function post(body: string | Buffer, headers: Record<string, string> = {}, key: string | null = KEY_A) {
+  async function post(body: string | Uint8Array, headers: Record<string, string> = {}, key: string | null = KEY_A) {
     const response = await fetch(`${pipeline.gatewayUrl}/v1/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers },
-      body,
+      body: typeof body === 'string' ? body : new Uint8Array(body),
     });
     const text = await response.text();
     return { status: response.status, json: JSON.parse(text), headers: response.headers };
