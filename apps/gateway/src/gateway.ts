@@ -30,6 +30,9 @@ export const WS_CLOSE = Object.freeze({
   SLOW_READER: 4008,
 });
 
+/** How long a draining gateway keeps answering requests that arrive on already open connections. */
+const DRAIN_GRACE_MS = 500;
+
 const DEV_TENANT: ApiKey = { id: 'auth-off', tenant: 'default', sha256: Buffer.alloc(32), eventsPerSecond: 0, requestsPerSecond: 0 };
 
 export interface GatewayState {
@@ -104,6 +107,8 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
 
   let listenSocket: us_listen_socket | undefined;
   let closing = false;
+  /** HTTP requests read or being answered; shutdown waits for them. */
+  let inProgress = 0;
   const streams = new Set<WebSocket<StreamState>>();
 
   function authenticate(authorization: string, xApiKey: string, queryKey: string): ApiKey | undefined {
@@ -117,7 +122,8 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       res.writeStatus(STATUS_LINE[status] ?? `${status}`);
       res.writeHeader('content-type', 'application/json');
       if (extraHeaders) for (const [k, v] of Object.entries(extraHeaders)) res.writeHeader(k, v);
-      res.end(body);
+      // While draining, keep-alive connections are closed after their answer.
+      res.end(body, closing);
     });
   }
 
@@ -145,29 +151,42 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     const receivedAtMs = Date.now();
     const route = '/v1/events';
     let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
     const contentType = (req.getHeader('content-type').split(';')[0] ?? '').trim().toLowerCase() || 'application/json';
     const contentEncoding = req.getHeader('content-encoding').trim().toLowerCase() || 'identity';
     const declaredLength = Number(req.getHeader('content-length') || '0');
     const key = authenticate(req.getHeader('authorization'), req.getHeader('x-api-key'), '');
 
     if (closing) return sendError(res, route, started, 'OVERLOADED', 'the gateway is shutting down; retry');
-    if (!key) return sendError(res, route, started, 'UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key> or X-API-Key)');
+    inProgress++;
+    let done = false;
+    const finish = () => {
+      if (!done) {
+        done = true;
+        inProgress--;
+      }
+    };
+    res.onAborted(() => {
+      aborted = true;
+      finish();
+    });
+    const reject = (code: FloodgateErrorCode, message: string, headers?: Record<string, string>) => {
+      finish();
+      sendError(res, route, started, code, message, headers);
+    };
+    if (!key) return reject('UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key> or X-API-Key)');
     const format = FORMAT_OF_CONTENT_TYPE[contentType];
     if (format === undefined) {
-      return sendError(res, route, started, 'UNSUPPORTED_MEDIA_TYPE', `content-type ${contentType} is not supported; use one of ${Object.keys(FORMAT_OF_CONTENT_TYPE).join(', ')}`);
+      return reject('UNSUPPORTED_MEDIA_TYPE', `content-type ${contentType} is not supported; use one of ${Object.keys(FORMAT_OF_CONTENT_TYPE).join(', ')}`);
     }
     const encoding = CONTENT_ENCODINGS.indexOf(contentEncoding as ContentEncoding);
-    if (encoding < 0) return sendError(res, route, started, 'UNSUPPORTED_ENCODING', `content-encoding ${contentEncoding} is not supported; use gzip, deflate or none`);
+    if (encoding < 0) return reject('UNSUPPORTED_ENCODING', `content-encoding ${contentEncoding} is not supported; use gzip, deflate or none`);
     if (declaredLength > config.MAX_BODY_BYTES) {
-      return sendError(res, route, started, 'BODY_TOO_LARGE', `the body exceeds ${config.MAX_BODY_BYTES} bytes`);
+      return reject('BODY_TOO_LARGE', `the body exceeds ${config.MAX_BODY_BYTES} bytes`);
     }
     const limits = limitsOf(key);
     const wait = limiter.admit(key.id, limits);
     if (wait > 0) {
-      return sendError(res, route, started, 'RATE_LIMITED', 'over this key\'s rate limit; retry later', { 'retry-after': retryAfterSeconds(wait) });
+      return reject('RATE_LIMITED', 'over this key\'s rate limit; retry later', { 'retry-after': retryAfterSeconds(wait) });
     }
 
     const chunks: Buffer[] = [];
@@ -178,7 +197,7 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       size += chunk.byteLength;
       if (size > config.MAX_BODY_BYTES) {
         tooLarge = true;
-        if (!aborted) sendError(res, route, started, 'BODY_TOO_LARGE', `the body exceeds ${config.MAX_BODY_BYTES} bytes`);
+        if (!aborted) reject('BODY_TOO_LARGE', `the body exceeds ${config.MAX_BODY_BYTES} bytes`);
         return;
       }
       // uWS reuses the chunk's memory after this callback returns: copy it.
@@ -195,11 +214,12 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
           limiter.chargeEvents(key.id, limits, reply.accepted);
           if (reply.accepted > 0) metrics.eventsAccepted.inc(reply.accepted);
           observe(route, reply.status, started, reply.code);
+          finish();
           if (aborted) return;
           send(res, reply.status, reply.body, reply.status === 503 ? overloadRetryAfter() : undefined);
         },
       });
-      if (!queued && !aborted) sendError(res, route, started, 'OVERLOADED', 'too many requests in flight; retry later');
+      if (!queued && !aborted) reject('OVERLOADED', 'too many requests in flight; retry later');
     });
   });
 
@@ -351,11 +371,16 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       closing = true;
       if (listenSocket) uws.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
+      // Requests already on open connections keep arriving for a moment: answer them (503 for new
+      // ones, the Kafka ack or 503 for those in flight) before the process goes.
       const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
-      while (batcher.pendingRequests > 0 && Date.now() < deadline) {
+      const graceUntil = Date.now() + DRAIN_GRACE_MS;
+      while ((inProgress > 0 || batcher.pendingRequests > 0 || Date.now() < graceUntil) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      if (batcher.pendingRequests > 0) logger.warn({ pending: batcher.pendingRequests }, 'shutdown timeout with requests in flight');
+      if (inProgress > 0 || batcher.pendingRequests > 0) {
+        logger.warn({ inProgress, pending: batcher.pendingRequests }, 'shutdown timeout with requests in flight');
+      }
       for (const ws of streams) ws.end(WS_CLOSE.GOING_AWAY, 'server shutting down');
       await pool.destroy();
     },

@@ -22,6 +22,8 @@ export interface RunningPipeline {
   adminUrl: string;
   /** Pids of the started apps (the gateway's is its cluster primary). */
   pids: Partial<Record<'gateway' | 'sink', number>>;
+  /** Resolves with an app's exit code once it exited (null when killed by a signal). */
+  exitCode(app: 'gateway' | 'sink'): Promise<number | null>;
   /** SIGTERM to both apps, then wait until they exited (SIGKILL after the bound). */
   stop(): Promise<void>;
 }
@@ -113,5 +115,6 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Runn
   const adminHost = options.env?.ADMIN_HOST ?? process.env.ADMIN_HOST ?? '127.0.0.1';
   const pids: RunningPipeline['pids'] = {};
   for (const app of apps) pids[app.name as 'gateway' | 'sink'] = app.child.pid;
-  return { gatewayUrl: `http://${host}:${gatewayPort}`, adminUrl: `http://${adminHost}:${adminPort}`, pids, stop };
+  const exitCode = (name: 'gateway' | 'sink') => apps.find((a) => a.name === name)?.exited ?? Promise.resolve(null);
+  return { gatewayUrl: `http://${host}:${gatewayPort}`, adminUrl: `http://${adminHost}:${adminPort}`, pids, exitCode, stop };
 }

@@ -1,0 +1,149 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, request } from 'undici';
+import { clickhouseUrl, loadConfig, stackSchema, type StackConfig } from '@floodgate/config';
+import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
+import { startPipeline, type RunningPipeline } from '../../cli/src/run/pipeline.ts';
+import { stackDown, stackUp } from '../../cli/src/stack/index.ts';
+
+/**
+ * The gateway under failure: a crashed gateway process, Kafka stopped and started again, and a
+ * SIGTERM with requests in flight. Kafka here is a private broker (own home and ports) so
+ * stopping it disturbs no other test; NATS and ClickHouse are the shared ones, used as external.
+ */
+const KEY = 'key-resilience-0001';
+
+/** Gateway processes forked by the primary (its other children, e.g. esbuild's, are skipped). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('gateway/src/main.ts')) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
+describe('gateway resilience', () => {
+  const shared = stackConfigForTests();
+  let kafkaStack: StackConfig;
+  let pipeline: RunningPipeline;
+
+  beforeAll(async () => {
+    const brokerPort = await freePort();
+    kafkaStack = loadConfig(stackSchema, {
+      env: {
+        FLOODGATE_HOME: mkdtempSync(path.join(tmpdir(), 'fg-resilience-')),
+        KAFKA_BROKERS: `127.0.0.1:${brokerPort}`,
+        KAFKA_CONTROLLER_PORT: String(await freePort()),
+        NATS_URL: shared.NATS_URL,
+        CLICKHOUSE_URL: clickhouseUrl(shared),
+      },
+    });
+    await stackUp(kafkaStack, {});
+    pipeline = await startPipeline({
+      apps: ['gateway'],
+      env: {
+        KAFKA_BROKERS: kafkaStack.KAFKA_BROKERS.join(','),
+        KAFKA_TOPIC: uniqueName('resilience'),
+        KAFKA_DLQ_TOPIC: uniqueName('resilience_dlq'),
+        GATEWAY_PORT: String(await freePort()),
+        ADMIN_PORT: '0',
+        GATEWAY_PROCESSES: '2',
+        FLOODGATE_API_KEYS: `t:${KEY}`,
+        KAFKA_SEND_TIMEOUT_MS: '3000',
+      },
+      onLogLine: () => {},
+    });
+  });
+
+  afterAll(async () => {
+    await pipeline?.stop();
+    if (kafkaStack) await stackDown(kafkaStack, {});
+  });
+
+  async function post(body = '{"type":"r"}') {
+    const started = Date.now();
+    const response = await fetch(`${pipeline.gatewayUrl}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body,
+    });
+    return { status: response.status, json: (await response.json()) as any, retryAfter: response.headers.get('retry-after'), ms: Date.now() - started };
+  }
+
+  async function readiness() {
+    const response = await fetch(`${pipeline.adminUrl}/readyz`);
+    return { status: response.status, json: (await response.json()) as { ready: boolean; checks: Record<string, unknown> } };
+  }
+
+  it('restarts a crashed gateway process, and keeps serving meanwhile', async () => {
+    expect((await post()).status).toBe(202);
+    const processes = childrenOf(pipeline.pids.gateway!);
+    expect(processes).toHaveLength(2);
+    process.kill(processes[0]!, 'SIGKILL');
+    // The other process keeps answering while the primary forks a replacement.
+    for (let i = 0; i < 5; i++) expect((await post()).status).toBe(202);
+    await waitFor(async () => {
+      const now = childrenOf(pipeline.pids.gateway!);
+      return now.length === 2 && !now.includes(processes[0]!) && (await readiness()).json.checks.processes_ready === 2;
+    }, { timeoutMs: 20_000, intervalMs: 200, description: 'a replacement gateway process' });
+  });
+
+  it('answers 503 with Retry-After within a bounded time while Kafka is down, and resumes when it returns', async () => {
+    await stackDown(kafkaStack, {});
+    const during = [];
+    for (let i = 0; i < 6; i++) during.push(await post());
+    for (const r of during) {
+      expect(r.status).toBe(503);
+      expect(r.json.error.code).toBe('KAFKA_UNAVAILABLE');
+      expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(r.ms).toBeLessThan(8000);
+    }
+    await waitFor(async () => (await readiness()).status === 503, { timeoutMs: 15_000, intervalMs: 250, description: '/readyz to report Kafka unreachable' });
+    expect((await readiness()).json.checks.kafka_reachable).toBe(false);
+
+    await stackUp(kafkaStack, {});
+    await waitFor(async () => (await post()).status === 202, { timeoutMs: 60_000, intervalMs: 500, description: 'ingest to resume after Kafka returned' });
+    await waitFor(async () => (await readiness()).status === 200, { timeoutMs: 15_000, intervalMs: 250, description: '/readyz to recover' });
+  });
+
+  it('on SIGTERM answers every request already sent (202 or 503) and exits 0', async () => {
+    // One request per connection on connections opened beforehand: every request below is written
+    // to an accepted connection, so each must get an HTTP answer, never a reset.
+    const connections = 40;
+    const agent = new Agent({ connections, pipelining: 1 });
+    const url = new URL('/v1/events', pipeline.gatewayUrl);
+    const send = (body: string) =>
+      request(url, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body }).then(
+        async (r) => {
+          await r.body.text();
+          return r.statusCode;
+        },
+        (error: Error) => `${(error.cause as { code?: string } | undefined)?.code ?? error.name}: ${error.message}`,
+      );
+    expect(await Promise.all(Array.from({ length: connections }, () => send('{"type":"warm-up"}')))).toEqual(Array(connections).fill(202));
+
+    let answered = 0;
+    const inFlight = Array.from({ length: connections }, (_, i) =>
+      send(JSON.stringify(Array.from({ length: 200 }, (_, n) => ({ type: 'drain', data: { i, n } })))).then((status) => {
+        answered++;
+        return status;
+      }),
+    );
+    await waitFor(() => answered >= 5, { timeoutMs: 10_000, intervalMs: 1, description: 'the first answers' });
+    process.kill(pipeline.pids.gateway!, 'SIGTERM');
+    const statuses = await Promise.all(inFlight);
+    for (const status of statuses) expect([202, 503]).toContain(status);
+    expect(statuses.filter((s) => s === 202).length).toBeGreaterThanOrEqual(5);
+    expect(await pipeline.exitCode('gateway')).toBe(0);
+    await agent.close();
+  });
+});
