@@ -62,6 +62,7 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     kafkaBrokers: config.KAFKA_BROKERS,
     topic: config.KAFKA_TOPIC,
     sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS,
+    compression: config.KAFKA_COMPRESSION,
     maxDecompressedBytes: config.MAX_DECOMPRESSED_BYTES,
     limits: {
       ...DEFAULT_EVENT_LIMITS,
@@ -83,6 +84,7 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
   const metrics = createGatewayMetrics();
   const batcher = new Microbatcher(pool, {
     maxRequests: config.MICROBATCH_MAX_REQUESTS,
+    maxWaitMs: config.MICROBATCH_MAX_WAIT_MS,
     maxPending: config.MAX_PENDING_REQUESTS,
     onTaskDone: (result) => {
       if (result.kafkaMs !== undefined) metrics.kafkaProduceDuration.observe(result.kafkaMs / 1000);

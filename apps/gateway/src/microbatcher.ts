@@ -15,6 +15,8 @@ export interface PendingRequest {
 
 export interface MicrobatcherOptions {
   maxRequests: number;
+  /** 0: flush after the current turn of the event loop; else wait up to this long for more requests. */
+  maxWaitMs: number;
   /** Requests waiting for a worker or for Kafka; past this bound the gateway answers 503. */
   maxPending: number;
   onTaskDone?: (result: IngestResult) => void;
@@ -29,7 +31,7 @@ const WORKER_FAILED: IngestReply = {
 };
 
 /**
- * Collects requests during one turn of the event loop (or up to maxRequests) and hands them to a
+ * Collects requests during one turn of the event loop (or maxWaitMs, or up to maxRequests) and hands them to a
  * worker as one task whose bodies share one transferred ArrayBuffer: a piscina task costs ~25 µs
  * and a per-request structured clone costs more than the parse itself.
  */
@@ -67,7 +69,8 @@ export class Microbatcher {
     if (this.batch.length >= this.options.maxRequests) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      if (this.options.maxWaitMs > 0) setTimeout(() => this.flush(), this.options.maxWaitMs);
+      else setImmediate(() => this.flush());
     }
     return true;
   }

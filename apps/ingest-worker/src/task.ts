@@ -53,6 +53,7 @@ export interface IngestWorkerData {
   kafkaBrokers: string[];
   topic: string;
   sendTimeoutMs: number;
+  compression: 'none' | 'gzip';
   limits: EventLimits;
   /** Cap on a decompressed body: a decompression bomb stops here. */
   maxDecompressedBytes: number;

@@ -27,7 +27,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 function getProducer(): Promise<BatchingProducer> {
   producer ??= (async () => {
     const kafka = createKafka({ brokers: settings.kafkaBrokers, clientId: 'floodgate-ingest', logger });
-    const p = new BatchingProducer(kafka, { topic: settings.topic, sendTimeoutMs: settings.sendTimeoutMs });
+    const p = new BatchingProducer(kafka, { topic: settings.topic, sendTimeoutMs: settings.sendTimeoutMs, compression: settings.compression });
     await withTimeout(p.connect(), settings.sendTimeoutMs, 'connecting to Kafka');
     return p;
   })();
