@@ -52,6 +52,57 @@ export const MIGRATIONS: readonly Migration[] = [
     // setting (rather than FINAL) keeps this statement valid on any engine.
     statements: [`CREATE VIEW IF NOT EXISTS {db}.events_unique AS SELECT * FROM {db}.events SETTINGS final = 1`],
   },
+  {
+    // Versions 2..19 are kept for the events-table work; the bench's tables start at 20.
+    // One row per `floodgate bench` run: the headline numbers as columns (for `bench history`),
+    // the whole JSON report in `report` (for `bench compare`). Replacing on run_id, so storing a
+    // run twice keeps one row.
+    version: 20,
+    name: 'bench_runs table',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.bench_runs (
+        run_id String,
+        started_at DateTime64(3, 'UTC'),
+        finished_at DateTime64(3, 'UTC'),
+        scenario LowCardinality(String),
+        target LowCardinality(String),
+        url String,
+        model LowCardinality(String),
+        batch UInt32,
+        gzip UInt8,
+        threads UInt16,
+        connections UInt32,
+        target_rate Float64,
+        achieved_rate Float64,
+        events_per_second Float64,
+        efficiency Float64,
+        requests UInt64,
+        ok UInt64,
+        errors UInt64,
+        events_acked UInt64,
+        p50_ms Float64,
+        p90_ms Float64,
+        p95_ms Float64,
+        p99_ms Float64,
+        p999_ms Float64,
+        max_ms Float64,
+        e2e_p50_ms Float64,
+        e2e_p99_ms Float64,
+        e2e_max_ms Float64,
+        delivery LowCardinality(String),
+        delivered_rows UInt64,
+        duplicate_ids UInt64,
+        max_held_rate Float64,
+        interrupted UInt8,
+        git_commit String,
+        host String,
+        nproc UInt16,
+        report String
+      )
+      ENGINE = ReplacingMergeTree
+      ORDER BY run_id`,
+    ],
+  },
 ];
 
 /** Creates the database and applies every migration not yet recorded. Safe to run on every start. */
