@@ -1,0 +1,72 @@
+/**
+ * Deterministic batch boundaries (docs/sink.md, "Exactly once"). Before a batch is inserted its
+ * boundary (first and last offset, and the first message's timestamp) is written to the JetStream
+ * KV bucket; after the insert it is marked inserted, then the offset is committed. Whoever owns
+ * the partition next reads that record and either re-forms the very same batch (same rows, same
+ * deduplication token, so ClickHouse drops a repeat) or skips it. Pure; unit-tested.
+ */
+export interface BatchBoundary {
+  first: number;
+  last: number;
+  /** Kafka timestamp of the message at `first`: tells a stale record (topic re-created) apart. */
+  firstTimestamp: string;
+  rows: number;
+}
+
+export interface BatchRecord {
+  v: 1;
+  /** Process and actor incarnation that last claimed or wrote this partition. */
+  owner: string;
+  claimedAt: string;
+  batch?: BatchBoundary & { state: 'pending' | 'inserted'; at: string };
+}
+
+export type StartPlan =
+  /** Nothing to re-form: read from `from` and batch as usual. */
+  | { kind: 'fresh'; from: number }
+  /** A batch was written but maybe not inserted: read from its first offset and re-form it exactly. */
+  | { kind: 'reform'; from: number; batch: BatchBoundary }
+  /** A batch was inserted but maybe not committed: check it, commit past it, read on after it. */
+  | { kind: 'skip'; from: number; batch: BatchBoundary };
+
+/**
+ * Where a new owner starts. `committed` is the group's committed offset (null when none), `low`
+ * the partition's earliest available offset. A recorded batch that ends before the committed
+ * offset was committed already. One that does not is re-formed (pending) or skipped (inserted),
+ * which also makes a replay (offsets reset to an earlier point) skip what was already inserted.
+ */
+export function planStart(record: BatchRecord | undefined, committed: number | null, low: number): StartPlan {
+  const from = committed === null || committed < low ? low : committed;
+  const batch = record?.batch;
+  if (!batch || batch.last < from) return { kind: 'fresh', from };
+  const boundary: BatchBoundary = { first: batch.first, last: batch.last, firstTimestamp: batch.firstTimestamp, rows: batch.rows };
+  return batch.state === 'pending'
+    ? { kind: 'reform', from: batch.first, batch: boundary }
+    : { kind: 'skip', from: batch.first, batch: boundary };
+}
+
+/**
+ * Checks a reform/skip plan against the first message read after seeking to `batch.first`.
+ * `valid`: it is the recorded message (or retention removed it, the first offset read is later).
+ * `stale`: the log restarted below the record (the topic was deleted and re-created), so the record
+ * is about another log and must be ignored.
+ */
+export function verifyFirstMessage(batch: BatchBoundary, offset: number, timestamp: string): 'valid' | 'stale' {
+  if (offset < batch.first) return 'stale';
+  if (offset === batch.first) return timestamp === batch.firstTimestamp ? 'valid' : 'stale';
+  return 'valid';
+}
+
+/**
+ * The insert deduplication token of a batch: the same Kafka range always yields the same token.
+ * The first message's timestamp is part of it so a re-created topic (offsets from 0 again) never
+ * collides with tokens of the old one still in ClickHouse's deduplication window.
+ */
+export function dedupToken(topic: string, partition: number, batch: Pick<BatchBoundary, 'first' | 'last' | 'firstTimestamp'>): string {
+  return `${topic}:${partition}:${batch.first}-${batch.last}:${batch.firstTimestamp}`;
+}
+
+/** Token of a part of a batch split to isolate a rejected row: deterministic too. */
+export function partToken(batchToken: string, first: number, last: number): string {
+  return `${batchToken}/${first}-${last}`;
+}

@@ -1,0 +1,50 @@
+/**
+ * Retry later, or dead-letter the row? ClickHouse refusing the *data* (it cannot parse a value, a
+ * constraint fails) will refuse it forever: such a batch is split until the offending rows are
+ * isolated. Anything else (unreachable, timeouts, 5xx, TOO_MANY_PARTS, memory, a missing table) may
+ * pass later and is retried with backoff; it never costs a row.
+ */
+export type InsertFailure =
+  | { kind: 'retry'; code: string; message: string }
+  | { kind: 'reject'; code: string; message: string; /** 1-based row ClickHouse named, if it did */ rowHint?: number };
+
+/** ClickHouse error codes that mean "this data is bad" (the row, not the server). */
+const DATA_ERROR_CODES = new Set([
+  6, // CANNOT_PARSE_TEXT
+  25, // CANNOT_PARSE_ESCAPE_SEQUENCE
+  26, // CANNOT_PARSE_QUOTED_STRING
+  27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+  32, // ATTEMPT_TO_READ_AFTER_EOF
+  33, // CANNOT_READ_ALL_DATA
+  38, // CANNOT_PARSE_DATE
+  41, // CANNOT_PARSE_DATETIME
+  53, // TYPE_MISMATCH
+  69, // ARGUMENT_OUT_OF_BOUND
+  70, // CANNOT_CONVERT_TYPE
+  72, // CANNOT_PARSE_NUMBER
+  117, // INCORRECT_DATA
+  130, // CANNOT_READ_ARRAY_FROM_TEXT
+  131, // TOO_LARGE_STRING_SIZE
+  321, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+  349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+  377, // CANNOT_PARSE_DOMAIN_VALUE_FROM_STRING
+  441, // CANNOT_PARSE_UUID
+  469, // VIOLATED_CONSTRAINT
+  1002, // UNKNOWN_EXCEPTION thrown by the JSON parser on garbage
+]);
+
+export function classifyInsertError(error: unknown): InsertFailure {
+  const e = error as { code?: unknown; type?: unknown; message?: unknown; name?: unknown };
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  const numeric = typeof e?.code === 'string' && /^\d+$/.test(e.code) ? Number(e.code) : typeof e?.code === 'number' ? e.code : undefined;
+  if (numeric !== undefined) {
+    const code = typeof e.type === 'string' && e.type ? `${numeric} ${e.type}` : String(numeric);
+    if (DATA_ERROR_CODES.has(numeric) || (typeof e.type === 'string' && e.type.startsWith('CANNOT_PARSE'))) {
+      const match = /at row (\d+)/.exec(message);
+      return match ? { kind: 'reject', code, message, rowHint: Number(match[1]) } : { kind: 'reject', code, message };
+    }
+    return { kind: 'retry', code, message };
+  }
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'ERROR';
+  return { kind: 'retry', code, message };
+}
