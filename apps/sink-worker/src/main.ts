@@ -1,46 +1,138 @@
-import { clickhouseUrl, loadConfig } from '@floodgate/config';
-import { createClickHouse, migrate } from '@floodgate/clickhouse';
-import { createLogger } from '@floodgate/logging';
+import cluster from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import { backoffDelay, sleep } from '@floodgate/actors';
+import { migrate } from '@floodgate/clickhouse';
+import { loadConfig } from '@floodgate/config';
+import { FloodgateError } from '@floodgate/errors';
 import { createKafka, ensureTopics } from '@floodgate/kafka';
+import { createLogger, type Logger } from '@floodgate/logging';
+import { connectNats } from '@floodgate/nats';
+import { registryMetrics, startAdminServer, type AdminServer } from './admin-server.ts';
+import { createSinkClickHouse, tableEngine } from './clickhouse.ts';
 import { sinkSchema } from './config.ts';
+import { startProcessControlPlane, type ProcessControlPlane } from './control-plane.ts';
+import { DRAINED_MESSAGE } from './ipc.ts';
+import { createSinkMetrics } from './metrics.ts';
 import { createSink } from './sink.ts';
 
-const logger = createLogger('sink-worker');
-const config = loadConfig(sinkSchema);
 
-const clickhouse = createClickHouse({
-  url: clickhouseUrl(config),
-  username: config.CLICKHOUSE_USER,
-  password: config.CLICKHOUSE_PASSWORD,
-  database: 'default',
-});
-const applied = await migrate(clickhouse, config.CLICKHOUSE_DATABASE);
-if (applied.length > 0) logger.info({ applied }, 'clickhouse migrations applied');
+const START_TIMEOUT_MS = 120_000;
 
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-sink', logger });
-await ensureTopics(kafka, [
-  { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
-  { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
-]);
-const sink = createSink(config, kafka, clickhouse, logger);
-await sink.start();
-logger.info({ topic: config.KAFKA_TOPIC, group: config.SINK_GROUP_ID }, 'sink consuming');
+/** Start-up steps wait for their server (a sink may start before ClickHouse or Kafka is up). */
+async function untilReady<T>(what: string, logger: Logger, step: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      const delay = backoffDelay({ initialMs: 250, maxMs: 5000 }, attempt);
+      logger.warn({ err: error, attempt, delayMs: delay }, `${what} failed; retrying`);
+      await sleep(delay);
+    }
+  }
+}
 
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'sink stopping');
-    sink.stop().then(
-      async () => {
-        await clickhouse.close();
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'sink shutdown failed');
-        process.exit(1);
-      },
+async function main(): Promise<void> {
+  const config = loadConfig(sinkSchema);
+  const logger = createLogger('sink-worker').child({ process: config.SINK_PROCESS_ID });
+  const supervisorId = cluster.isWorker ? process.env.SINK_SUPERVISOR_ID : undefined;
+
+  const clickhouse = createSinkClickHouse(config);
+  const applied = await untilReady('clickhouse migrations', logger, () => migrate(clickhouse, config.CLICKHOUSE_DATABASE));
+  if (applied.length > 0) logger.info({ applied }, 'clickhouse migrations applied');
+  const engine = await tableEngine(clickhouse, config.CLICKHOUSE_DATABASE, config.SINK_TABLE).catch(() => undefined);
+  if (engine && engine !== 'ReplacingMergeTree') {
+    logger.warn(
+      { table: `${config.CLICKHOUSE_DATABASE}.${config.SINK_TABLE}`, engine },
+      'the events table predates the ReplacingMergeTree schema: client retries are not collapsed; drop the database to recreate it',
     );
+  }
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger });
+  await untilReady('kafka topics', logger, () =>
+    ensureTopics(kafka, [
+      { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
+      { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
+    ]),
+  );
+  const nc = await untilReady('nats connect', logger, () => connectNats({ url: config.NATS_URL, name: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger }));
+
+  const metrics = createSinkMetrics();
+  let admin: AdminServer | undefined;
+  let ready = false;
+  if (cluster.isWorker) {
+    // The supervisor serves the sum over its sink processes on its own admin port.
+    AggregatorRegistry.setRegistries([metrics.registry]);
+  } else {
+    admin = await startAdminServer({
+      host: config.SINK_ADMIN_HOST,
+      port: config.SINK_ADMIN_PORT,
+      metrics: registryMetrics(metrics.registry),
+      ready: () => ready,
+      logger,
+    }).catch((error: unknown) => {
+      // Metrics are not worth refusing to deliver events for; say so loudly and go on.
+      logger.error({ err: error, port: config.SINK_ADMIN_PORT }, 'cannot start the admin endpoint (/metrics); continuing without it');
+      return undefined;
+    });
+  }
+
+  const sink = createSink(config, {
+    kafka,
+    clickhouse,
+    nc,
+    logger,
+    metrics,
+    ...(supervisorId ? { supervisorId } : {}),
+    adminPort: () => admin?.port,
+  });
+  let drainRequested = false;
+  await sink.start();
+  const control: ProcessControlPlane = await startProcessControlPlane(config, nc, sink, logger, () => {
+    drainRequested = true;
+  });
+  ready = true;
+  logger.info(
+    { topic: config.KAFKA_TOPIC, group: config.SINK_GROUP_ID, table: `${config.CLICKHOUSE_DATABASE}.${config.SINK_TABLE}`, adminPort: admin?.port, supervisor: supervisorId },
+    'sink consuming',
+  );
+
+  let exiting = false;
+  const shutdown = async (why: string, failure?: unknown): Promise<void> => {
+    if (exiting) return;
+    exiting = true;
+    ready = false;
+    let code = failure === undefined ? 0 : 1;
+    logger.info({ why }, 'sink stopping');
+    const timer = setTimeout(() => {
+      logger.error({ code: 'SHUTDOWN_TIMEOUT', timeoutMs: config.SINK_SHUTDOWN_TIMEOUT_MS }, 'drain did not finish in time; exiting (uncommitted batches are re-read by the next owner)');
+      process.exit(1);
+    }, config.SINK_SHUTDOWN_TIMEOUT_MS + 5000);
+    timer.unref();
+    try {
+      if (failure === undefined) await sink.drain();
+    } catch (error) {
+      logger.error({ err: error }, 'drain failed');
+      code = 1;
+    }
+    await control.stop().catch(() => {});
+    await nc.close().catch(() => {});
+    await clickhouse.close().catch(() => {});
+    await admin?.close().catch(() => {});
+    if (cluster.isWorker && drainRequested && code === 0) process.send?.({ type: DRAINED_MESSAGE, process: config.SINK_PROCESS_ID });
+    logger.info({ code }, 'sink stopped');
+    process.exit(code);
+  };
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(signal));
+  void sink.ended.then((outcome) => {
+    if (outcome.reason === 'failed') void shutdown('failure', outcome.error ?? new FloodgateError('INTERNAL', 'sink failed'));
+    else void shutdown(drainRequested ? 'drain command' : 'drained');
   });
 }
+
+main().catch((error: unknown) => {
+  createLogger('sink-worker').fatal({ err: error }, 'sink failed to start');
+  process.exit(1);
+});

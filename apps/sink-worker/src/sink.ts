@@ -1,57 +1,444 @@
+import os from 'node:os';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Consumer, Kafka } from 'kafkajs';
-import { batchDedupToken, insertEventRows } from '@floodgate/clickhouse';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { Supervisor, type ActorRef } from '@floodgate/actors';
 import type { Logger } from '@floodgate/logging';
+import {
+  batchKey,
+  JsonBucket,
+  sinkControlPlane,
+  type ActorRecord,
+  type NatsConnection,
+  type ProcessRecord,
+  type ProcessState,
+} from '@floodgate/nats';
+import type { BatchRecord } from './batch-state.ts';
+import { createInsert } from './clickhouse.ts';
 import type { SinkConfig } from './config.ts';
-import { toEventRow } from './rows.ts';
+import { DeadLetterProducer } from './dead-letter.ts';
+import type { SinkMetrics } from './metrics.ts';
+import { RateMeter } from './rate.ts';
+import {
+  newPartitionStatus,
+  partitionActor,
+  type FlushOutcome,
+  type PartitionGate,
+  type PartitionMessage,
+  type PartitionOffsets,
+  type PartitionStatus,
+  type PauseReason,
+} from './partition-actor.ts';
+
+export interface SinkDeps {
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+  nc: NatsConnection;
+  logger: Logger;
+  metrics: SinkMetrics;
+  /** Set when a supervisor runs this process (shown by `floodgate status`). */
+  supervisorId?: string;
+  adminPort?: () => number | undefined;
+}
+
+export interface DrainOutcome {
+  flushed: FlushOutcome[];
+  /** Partitions whose last recorded batch could not be completed; their next owner finishes it. */
+  incomplete: number[];
+}
 
 export interface Sink {
+  readonly processId: string;
+  /** Joins the consumer group; partition actors start as partitions are assigned. */
   start(): Promise<void>;
-  /** Leaves the consumer group; only offsets of inserted batches were ever committed. */
-  stop(): Promise<void>;
+  /** Flushes every partition's buffer now (inserts and commits). */
+  flush(): Promise<FlushOutcome[]>;
+  /** Stops fetching (buffered rows are still flushed by the policy). */
+  pause(): void;
+  resume(): void;
+  /** Flushes and commits every buffer, then leaves the group cleanly. Runs once. */
+  drain(): Promise<DrainOutcome>;
+  state(): ProcessState;
+  snapshot(): { process: ProcessRecord; actors: ActorRecord[] };
+  /** Refreshes the end offsets (lag) of the owned partitions; the heartbeat calls it. */
+  refreshLag(): Promise<void>;
+  /** Settles when the sink must end: after a drain, or a failure it cannot recover from. */
+  readonly ended: Promise<{ reason: 'drained' | 'failed'; error?: unknown }>;
+}
+
+interface Slot {
+  partition: number;
+  gate: Gate;
+  actor: ActorRef<PartitionMessage>;
+  status: PartitionStatus;
+}
+
+/** A partition's pause reasons and delivery epoch, bound to the consumer; inert once retired. */
+class Gate implements PartitionGate {
+  epoch = 0;
+  accepting = false;
+  queuedBytes = 0;
+  private readonly reasons = new Set<PauseReason>();
+  private retired = false;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private readonly consumer: Consumer,
+    private readonly onChange: (paused: boolean) => void,
+  ) {}
+
+  pause(reason: PauseReason): void {
+    if (this.retired) return;
+    const was = this.reasons.size > 0;
+    this.reasons.add(reason);
+    if (!was) {
+      this.consumer.pause([{ topic: this.topic, partitions: [this.partition] }]);
+      this.onChange(true);
+    }
+  }
+
+  resume(reason: PauseReason): void {
+    if (this.retired || !this.reasons.delete(reason) || this.reasons.size > 0) return;
+    this.consumer.resume([{ topic: this.topic, partitions: [this.partition] }]);
+    this.onChange(false);
+  }
+
+  pausedFor(): PauseReason[] {
+    return [...this.reasons];
+  }
+
+  seek(offset: number): void {
+    if (this.retired) return;
+    this.consumer.seek({ topic: this.topic, partition: this.partition, offset: String(offset) });
+  }
+
+  /** The partition is no longer ours: undo our pause so a later assignment starts clean. */
+  retire(stillAssigned: boolean): void {
+    if (this.retired) return;
+    this.retired = true;
+    this.accepting = false;
+    if (this.reasons.size > 0 && !stillAssigned) this.consumer.resume([{ topic: this.topic, partitions: [this.partition] }]);
+    this.reasons.clear();
+  }
 }
 
 /**
- * The first sink: one consumer in a group; each fetched partition batch is inserted with a
- * deduplication token derived from its offsets, and its offsets are committed only after the
- * insert succeeded. A failed insert throws, so kafkajs fetches the same range again.
+ * A sink process: one Kafka consumer in the group, one partition actor per assigned partition
+ * under a supervisor. kafkajs uses the eager rebalance protocol (every member gives up all its
+ * partitions on each rebalance), so on each new assignment every actor is stopped and a fresh one
+ * starts per assigned partition from the committed offset and the recorded batch.
  */
-export function createSink(config: SinkConfig, kafka: Kafka, clickhouse: ClickHouseClient, logger: Logger): Sink {
+export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
+  const { kafka, clickhouse, nc, logger, metrics } = deps;
+  const topic = config.KAFKA_TOPIC;
+  const processId = config.SINK_PROCESS_ID;
   const table = `${config.CLICKHOUSE_DATABASE}.${config.SINK_TABLE}`;
-  const consumer: Consumer = kafka.consumer({
+  const startedAt = new Date().toISOString();
+  const labels = { topic };
+  const consumer = kafka.consumer({
     groupId: config.SINK_GROUP_ID,
+    sessionTimeout: config.SINK_SESSION_TIMEOUT_MS,
+    heartbeatInterval: config.SINK_HEARTBEAT_INTERVAL_MS,
+    rebalanceTimeout: config.SINK_REBALANCE_TIMEOUT_MS,
     maxWaitTimeInMs: config.SINK_FETCH_MAX_WAIT_MS,
     maxBytesPerPartition: config.SINK_FETCH_MAX_BYTES_PER_PARTITION,
     allowAutoTopicCreation: false,
   });
+  const admin: Admin = kafka.admin();
+  const deadLetters = new DeadLetterProducer(kafka, topic, config.KAFKA_DLQ_TOPIC);
+  const insert = createInsert(clickhouse, table);
+  const slots = new Map<number, Slot>();
+  const totals = { inserted: 0, deadLettered: 0, rate: new RateMeter() };
+  let batches: JsonBucket<BatchRecord>;
+  let state: ProcessState = 'starting';
+  let operatorPaused = false;
+  let drainPromise: Promise<DrainOutcome> | undefined;
+  let assignmentChain: Promise<void> = Promise.resolve();
+  let assigned: number[] = [];
+  let endSink: (value: { reason: 'drained' | 'failed'; error?: unknown }) => void = () => {};
+  const ended = new Promise<{ reason: 'drained' | 'failed'; error?: unknown }>((resolve) => (endSink = resolve));
+
+  const supervisor = new Supervisor({
+    policy: {
+      maxRestarts: config.SINK_ACTOR_MAX_RESTARTS,
+      withinMs: config.SINK_ACTOR_RESTART_WINDOW_MS,
+      backoff: { initialMs: config.SINK_RETRY_INITIAL_MS, maxMs: config.SINK_RETRY_MAX_MS },
+    },
+    onEvent: (event) => {
+      if (event.type === 'failed') logger.error({ actor: event.actor, incarnation: event.incarnation, err: event.error }, 'partition actor failed');
+      else if (event.type === 'restarting') logger.warn({ actor: event.actor, attempt: event.attempt, delayMs: event.delayMs }, 'restarting partition actor');
+      else {
+        // Escalation: this process cannot keep the partition going; let the process supervisor restart it.
+        logger.fatal({ actor: event.actor, failures: event.failures, err: event.error }, 'partition actor failed too often; giving up on this process');
+        endSink({ reason: 'failed', error: event.error });
+      }
+    },
+  });
+
+  // --- offsets --------------------------------------------------------------------------------
+
+  let offsetsInFlight: Promise<Map<number, PartitionOffsets>> | undefined;
+  /** Committed offsets of the group and the topic's low/high offsets, one admin round trip for all partitions. */
+  function readOffsets(): Promise<Map<number, PartitionOffsets>> {
+    offsetsInFlight ??= (async () => {
+      try {
+        const [committed, ends] = await Promise.all([
+          admin.fetchOffsets({ groupId: config.SINK_GROUP_ID, topics: [topic] }),
+          admin.fetchTopicOffsets(topic),
+        ]);
+        const byPartition = new Map<number, PartitionOffsets>();
+        for (const end of ends) byPartition.set(end.partition, { committed: null, low: Number(end.low), high: Number(end.high) });
+        for (const p of committed.find((t) => t.topic === topic)?.partitions ?? []) {
+          const entry = byPartition.get(p.partition);
+          const offset = Number(p.offset);
+          if (entry && offset >= 0) entry.committed = offset;
+        }
+        return byPartition;
+      } finally {
+        offsetsInFlight = undefined;
+      }
+    })();
+    return offsetsInFlight;
+  }
+
+  // --- partition actors ------------------------------------------------------------------------
+
+  function spawn(partition: number): Slot {
+    const status = newPartitionStatus();
+    const gate = new Gate(topic, partition, consumer, (paused) => metrics.partitionPaused.set({ topic, partition: String(partition) }, paused ? 1 : 0));
+    if (operatorPaused) gate.pause('operator');
+    const actor = supervisor.spawn<PartitionMessage>(
+      `partition-${partition}`,
+      partitionActor({
+        topic,
+        partition,
+        processId,
+        limits: { maxRows: config.SINK_FLUSH_MAX_ROWS, maxBytes: config.SINK_FLUSH_MAX_BYTES, maxAgeMs: config.SINK_FLUSH_MAX_AGE_MS },
+        maxBufferedBytes: config.SINK_MAX_BUFFERED_BYTES,
+        retry: { initialMs: config.SINK_RETRY_INITIAL_MS, maxMs: config.SINK_RETRY_MAX_MS },
+        gate,
+        batches,
+        batchKey: batchKey(config.SINK_GROUP_ID, topic, partition),
+        offsets: async () => {
+          const entry = (await readOffsets()).get(partition);
+          if (!entry) throw new Error(`partition ${partition} of ${topic} has no offsets (is it new?)`);
+          return entry;
+        },
+        insert,
+        deadLetter: (letters) => deadLetters.send(letters),
+        commit: (offset) => consumer.commitOffsets([{ topic, partition, offset: String(offset) }]),
+        metrics,
+        logger,
+        status,
+        onFlushed: (inserted, deadLettered) => {
+          totals.inserted += inserted;
+          totals.deadLettered += deadLettered;
+          totals.rate.add(inserted);
+        },
+      }),
+    );
+    const slot: Slot = { partition, gate, actor, status };
+    void actor.done.then((exit) => {
+      // An actor that stopped itself (it lost the partition's record to another owner) while the
+      // partition is still ours gets a new incarnation after a pause, unless a rebalance replaced it.
+      if (exit.status !== 'stopped' || slots.get(partition) !== slot || drainPromise) return;
+      setTimeout(() => {
+        assignmentChain = assignmentChain.then(() => {
+          if (slots.get(partition) !== slot || drainPromise || !assigned.includes(partition)) return;
+          logger.warn({ partition }, 'partition still assigned after its actor stopped; starting a new one');
+          slot.gate.retire(true);
+          consumer.resume([{ topic, partitions: [partition] }]);
+          slots.set(partition, spawn(partition));
+        });
+      }, config.SINK_SESSION_TIMEOUT_MS).unref();
+    });
+    return slot;
+  }
+
+  async function stopSlots(keep: number[]): Promise<void> {
+    const old = [...slots.values()];
+    slots.clear();
+    for (const slot of old) slot.gate.accepting = false;
+    await Promise.all(old.map((slot) => slot.actor.stop()));
+    for (const slot of old) {
+      slot.gate.retire(keep.includes(slot.partition));
+      metrics.partitionLag.remove({ topic, partition: String(slot.partition) });
+      metrics.partitionPaused.remove({ topic, partition: String(slot.partition) });
+    }
+  }
+
+  function onAssignment(partitions: number[]): void {
+    const mine = [...partitions].sort((a, b) => a - b);
+    assigned = mine;
+    // Synchronously, before kafkajs fetches for the new generation: nothing is handed to the old
+    // actors any more, and new partitions wait (paused) until their actor has sought its start.
+    for (const slot of slots.values()) slot.gate.accepting = false;
+    if (mine.length > 0) consumer.pause([{ topic, partitions: mine }]);
+    assignmentChain = assignmentChain.then(async () => {
+      await stopSlots(mine);
+      if (assigned !== mine) return; // a newer assignment is queued behind us
+      consumer.resume([{ topic, partitions: mine }]); // each gate pauses again until its actor is ready
+      metrics.partitionsOwned.set(labels, drainPromise ? 0 : mine.length);
+      if (drainPromise) return;
+      for (const partition of mine) slots.set(partition, spawn(partition));
+      logger.info({ partitions: mine }, 'partitions assigned');
+    });
+  }
+
+  // --- consumer loop ---------------------------------------------------------------------------
+
+  async function eachBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const slot = slots.get(batch.partition);
+    if (!slot || !slot.gate.accepting) return; // not resolved: fetched again once an actor is ready
+    let bytes = 0;
+    for (const m of batch.messages) bytes += m.value ? m.value.length : 0;
+    const accepted = slot.actor.tell({ type: 'records', epoch: slot.gate.epoch, messages: batch.messages, highWatermark: batch.highWatermark, bytes });
+    if (!accepted) return;
+    slot.gate.queuedBytes += bytes;
+    if (slot.gate.queuedBytes >= config.SINK_MAX_BUFFERED_BYTES) slot.gate.pause('backpressure');
+    // Resolving moves the fetch position only; the committed offset moves after the insert.
+    resolveOffset(batch.lastOffset());
+  }
+
+  // --- the process -----------------------------------------------------------------------------
+
+  async function start(): Promise<void> {
+    const plane = sinkControlPlane(config.SINK_NATS_PREFIX);
+    batches = await JsonBucket.open<BatchRecord>(nc, plane.batchesBucket);
+    await admin.connect();
+    await deadLetters.connect();
+    consumer.on(consumer.events.GROUP_JOIN, (event) => onAssignment(event.payload.memberAssignment[topic] ?? []));
+    consumer.on(consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload;
+      logger.error({ err: error, restart }, 'kafka consumer crashed');
+      onAssignment([]);
+      if (!restart) endSink({ reason: 'failed', error });
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+    state = 'running';
+  }
+
+  async function askAll(type: 'flush' | 'drain'): Promise<FlushOutcome[]> {
+    const current = [...slots.values()];
+    const results = await Promise.allSettled(
+      current.map((slot) =>
+        slot.actor.ask<FlushOutcome>((reply, fail) => ({ type, reply, fail }), config.SINK_SHUTDOWN_TIMEOUT_MS),
+      ),
+    );
+    return results.map((r, i) =>
+      r.status === 'fulfilled' ? r.value : { partition: current[i]!.partition, rows: 0, committed: current[i]!.status.committed },
+    );
+  }
+
+  async function drain(): Promise<DrainOutcome> {
+    drainPromise ??= (async () => {
+      state = 'draining';
+      logger.info({ partitions: assigned }, 'draining: flushing, committing and leaving the group');
+      await assignmentChain;
+      for (const slot of slots.values()) slot.gate.pause('draining');
+      const flushed = await askAll('drain');
+      const incomplete = [...slots.values()].filter((s) => s.status.bufferedRows > 0).map((s) => s.partition);
+      await stopSlots([]);
+      // Leaving the group hands the partitions to the others right away (no session timeout).
+      await consumer.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'leaving the consumer group failed'));
+      await deadLetters.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      metrics.partitionsOwned.set(labels, 0);
+      logger.info({ flushed, incomplete }, 'drained');
+      endSink({ reason: 'drained' });
+      return { flushed, incomplete };
+    })();
+    return drainPromise;
+  }
+
+  function snapshot(): { process: ProcessRecord; actors: ActorRecord[] } {
+    const now = new Date().toISOString();
+    const actors: ActorRecord[] = [...slots.values()].map((slot) => {
+      const s = slot.status;
+      const lag = s.endOffset !== null && s.committed !== null ? Math.max(0, s.endOffset - s.committed) : null;
+      const record: ActorRecord = {
+        kind: 'actor',
+        process: processId,
+        topic,
+        partition: slot.partition,
+        state: s.state,
+        pausedFor: slot.gate.pausedFor(),
+        committed: s.committed === null ? null : String(s.committed),
+        endOffset: s.endOffset === null ? null : String(s.endOffset),
+        lag,
+        bufferedRows: s.bufferedRows,
+        bufferedBytes: s.bufferedBytes,
+        rowsInserted: s.rowsInserted,
+        rowsPerSec: s.rate.perSecond(),
+        restarts: slot.actor.restarts,
+        heartbeatAt: now,
+      };
+      if (s.lastFlush) record.lastFlush = s.lastFlush;
+      if (s.lastError) record.lastError = s.lastError;
+      return record;
+    });
+    const lastError = actors
+      .map((a) => a.lastError)
+      .filter((e) => e !== undefined)
+      .sort((a, b) => (a.at < b.at ? 1 : -1))[0];
+    const process: ProcessRecord = {
+      kind: 'process',
+      id: processId,
+      host: os.hostname(),
+      pid: globalThis.process.pid,
+      group: config.SINK_GROUP_ID,
+      topic,
+      table,
+      state,
+      startedAt,
+      heartbeatAt: now,
+      partitions: actors.map((a) => a.partition),
+      rowsInserted: totals.inserted,
+      rowsPerSec: totals.rate.perSecond(),
+      deadLettered: totals.deadLettered,
+    };
+    if (deps.supervisorId) process.supervisor = deps.supervisorId;
+    const port = deps.adminPort?.();
+    if (port !== undefined) process.adminPort = port;
+    if (lastError) process.lastError = lastError;
+    return { process, actors };
+  }
+
+  /** Refreshes end offsets (for lag) of the owned partitions; called by the heartbeat. */
+  async function refreshLag(): Promise<void> {
+    if (slots.size === 0 || drainPromise) return;
+    const ends = await admin.fetchTopicOffsets(topic);
+    for (const end of ends) {
+      const slot = slots.get(end.partition);
+      if (!slot) continue;
+      slot.status.endOffset = Number(end.high);
+      if (slot.status.committed !== null) {
+        metrics.partitionLag.set({ topic, partition: String(end.partition) }, Math.max(0, Number(end.high) - slot.status.committed));
+      }
+    }
+  }
 
   return {
-    async start() {
-      await consumer.connect();
-      await consumer.subscribe({ topic: config.KAFKA_TOPIC, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, isRunning, isStale }) => {
-          if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-          const first = batch.messages[0]!.offset;
-          const last = batch.lastOffset();
-          const rows = batch.messages.map((m) => toEventRow(m, batch.partition));
-          const started = performance.now();
-          await insertEventRows(clickhouse, table, rows, batchDedupToken(batch.topic, batch.partition, first, last));
-          resolveOffset(last);
-          await consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-          ]);
-          logger.debug(
-            { partition: batch.partition, rows: rows.length, first, last, ms: Math.round(performance.now() - started) },
-            'batch inserted',
-          );
-        },
-      });
+    processId,
+    start,
+    flush: () => askAll('flush'),
+    pause() {
+      operatorPaused = true;
+      if (state === 'running') state = 'paused';
+      for (const slot of slots.values()) slot.gate.pause('operator');
     },
-    async stop() {
-      await consumer.disconnect();
+    resume() {
+      operatorPaused = false;
+      if (state === 'paused') state = 'running';
+      for (const slot of slots.values()) slot.gate.resume('operator');
     },
+    drain,
+    state: () => state,
+    snapshot,
+    ended,
+    refreshLag,
   };
 }

@@ -42,7 +42,9 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
         options.logger.debug({ nats: status.type }, 'nats connection state');
       } else if (status.type === 'reconnect') {
         options.logger.info({ nats: status.type }, 'nats reconnected');
-      } else if (status.type === 'error' || status.type === 'close') {
+      } else if (status.type === 'close') {
+        options.logger.debug({ nats: status.type }, 'nats connection closed');
+      } else if (status.type === 'error') {
         options.logger.warn({ nats: status.type, error: 'error' in status ? String(status.error) : undefined }, 'nats connection state');
       }
     }

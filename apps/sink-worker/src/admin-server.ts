@@ -1,0 +1,72 @@
+import http from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from '@floodgate/logging';
+
+export interface AdminServer {
+  /** The bound port (the real one when configured as 0). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The sink's admin endpoint: `GET /metrics` (Prometheus text), `GET /healthz` (alive) and
+ * `GET /readyz` (200 once consuming, 503 before and while draining).
+ */
+export async function startAdminServer(options: {
+  host: string;
+  port: number;
+  metrics: () => Promise<{ body: string; contentType: string }>;
+  ready: () => boolean;
+  logger: Logger;
+}): Promise<AdminServer> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics') {
+      options.metrics().then(
+        ({ body, contentType }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+        (error: unknown) => {
+          options.logger.warn({ err: error }, 'cannot collect metrics');
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`cannot collect metrics: ${(error as Error).message}\n`);
+        },
+      );
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/readyz') {
+      const ready = options.ready();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ready' : 'not ready' }));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Same as startAdminServer for a registry. */
+export function registryMetrics(registry: Registry): () => Promise<{ body: string; contentType: string }> {
+  return async () => ({ body: await registry.metrics(), contentType: registry.contentType });
+}

@@ -1,0 +1,519 @@
+import { randomBytes } from 'node:crypto';
+import type { KafkaMessage } from 'kafkajs';
+import { backoffDelay, sleep, type ActorContext, type ActorFactory, type BackoffOptions, type Behavior } from '@floodgate/actors';
+import { FloodgateError, isFloodgateError } from '@floodgate/errors';
+import type { Logger } from '@floodgate/logging';
+import { isRevisionConflict, type ActorState, type ErrorInfo, type FlushInfo, type JsonBucket } from '@floodgate/nats';
+import { dedupToken, planStart, verifyFirstMessage, type BatchBoundary, type BatchRecord, type StartPlan } from './batch-state.ts';
+import { classifyInsertError } from './clickhouse-errors.ts';
+import type { Insert } from './clickhouse.ts';
+import type { DeadLetter } from './dead-letter.ts';
+import { flushDue, msUntilDue, type FlushLimits, type FlushReason } from './flush-policy.ts';
+import { insertIsolating, type AttemptResult } from './isolate.ts';
+import type { SinkMetrics } from './metrics.ts';
+import { RateMeter } from './rate.ts';
+import { encodeRow, insertBody, unreadableRow, type BufferedRow } from './rows.ts';
+
+/** Why fetching of a partition is paused; it is paused while any reason holds. */
+export type PauseReason = 'starting' | 'operator' | 'retry' | 'backpressure' | 'draining' | 'lost';
+
+/**
+ * The link between a partition actor and the process's Kafka consumer: pause/resume with reasons,
+ * seeks, and the epoch that tells current deliveries from stale ones (fetched before a seek).
+ */
+export interface PartitionGate {
+  readonly topic: string;
+  readonly partition: number;
+  /** Bumped by each actor incarnation; deliveries carry the epoch they were fetched under. */
+  epoch: number;
+  /** False while an incarnation starts up: the consumer then hands it nothing. */
+  accepting: boolean;
+  /** Bytes handed to the actor that it has not taken from its mailbox yet. */
+  queuedBytes: number;
+  pause(reason: PauseReason): void;
+  resume(reason: PauseReason): void;
+  pausedFor(): PauseReason[];
+  seek(offset: number): void;
+}
+
+/** What the heartbeat reads of a partition; written by its actor only. */
+export interface PartitionStatus {
+  state: ActorState;
+  bufferedRows: number;
+  bufferedBytes: number;
+  committed: number | null;
+  endOffset: number | null;
+  rowsInserted: number;
+  deadLettered: number;
+  rate: RateMeter;
+  restarts: number;
+  lastFlush?: FlushInfo;
+  lastError?: ErrorInfo;
+}
+
+export function newPartitionStatus(): PartitionStatus {
+  return { state: 'starting', bufferedRows: 0, bufferedBytes: 0, committed: null, endOffset: null, rowsInserted: 0, deadLettered: 0, rate: new RateMeter(), restarts: 0 };
+}
+
+export interface FlushOutcome {
+  partition: number;
+  rows: number;
+  committed: number | null;
+}
+
+export type PartitionMessage =
+  | { type: 'records'; epoch: number; messages: KafkaMessage[]; highWatermark: string; bytes: number }
+  | { type: 'tick' }
+  | { type: 'flush'; reply: (outcome: FlushOutcome) => void; fail: (error: unknown) => void }
+  | { type: 'drain'; reply: (outcome: FlushOutcome) => void; fail: (error: unknown) => void };
+
+export interface PartitionOffsets {
+  /** The group's committed offset (next to read), null when it never committed. */
+  committed: number | null;
+  low: number;
+  high: number;
+}
+
+export interface PartitionActorDeps {
+  topic: string;
+  partition: number;
+  /** This process; with the incarnation and a nonce it names the owner in the batch record. */
+  processId: string;
+  limits: FlushLimits;
+  maxBufferedBytes: number;
+  retry: BackoffOptions;
+  gate: PartitionGate;
+  batches: JsonBucket<BatchRecord>;
+  batchKey: string;
+  offsets(): Promise<PartitionOffsets>;
+  insert: Insert;
+  deadLetter(letters: readonly DeadLetter[]): Promise<void>;
+  commit(offset: number): Promise<void>;
+  metrics: SinkMetrics;
+  logger: Logger;
+  status: PartitionStatus;
+  /** Process-wide totals, kept across rebalances. */
+  onFlushed?: (inserted: number, deadLettered: number) => void;
+  now?: () => number;
+}
+
+/** The batch record changed under us: another owner claimed the partition. */
+export class PartitionLostError extends FloodgateError {
+  constructor(topic: string, partition: number, why: string) {
+    super('SINK_PARTITION_LOST', `partition ${topic}/${partition} is no longer ours: ${why}`, { context: { topic, partition } });
+  }
+}
+
+/** Kafka answers that mean this member's generation is over: the partition is being reassigned. */
+const LOST_GENERATION = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
+
+function errorInfo(code: string, error: unknown): ErrorInfo {
+  const message = error instanceof Error ? error.message : String(error);
+  return { at: new Date().toISOString(), code, message: message.slice(0, 500) };
+}
+
+/**
+ * One Kafka partition's actor (docs/sink.md, "Batching" and "Exactly once"). It buffers the
+ * partition's events, cuts batches by rows / bytes / age, and for each batch: writes its boundary
+ * to the batch bucket (compare-and-set, so a newer owner fences it), inserts it with a token
+ * derived from the boundary (retrying with backoff while ClickHouse fails, fetching paused), sends
+ * rows ClickHouse rejects to the dead-letter topic, marks the batch inserted, and only then commits
+ * the offset. A new incarnation (restart, new owner) starts from the recorded boundary, so the
+ * same batches are formed again and ClickHouse drops the repeats.
+ */
+export function partitionActor(deps: PartitionActorDeps): ActorFactory<PartitionMessage> {
+  return (ctx: ActorContext<PartitionMessage>): Behavior<PartitionMessage> => new PartitionBehavior(deps, ctx);
+}
+
+class PartitionBehavior implements Behavior<PartitionMessage> {
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly owner: string;
+  private readonly labels: { topic: string };
+  private epoch = -1;
+  private buffer: BufferedRow[] = [];
+  private bufferedBytes = 0;
+  private nextOffset = 0;
+  private plan: StartPlan = { kind: 'fresh', from: 0 };
+  private verifying = false;
+  /** A recorded batch being re-formed: flushed exactly at its last offset, whatever the policy says. */
+  private forced: BatchBoundary | undefined;
+  private skipThrough: number | undefined;
+  private record: BatchRecord = { v: 1, owner: '', claimedAt: '' };
+  private revision = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private draining = false;
+
+  constructor(
+    private readonly deps: PartitionActorDeps,
+    private readonly ctx: ActorContext<PartitionMessage>,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.owner = `${deps.processId}/${ctx.incarnation}/${randomBytes(3).toString('hex')}`;
+    this.log = deps.logger.child({ topic: deps.topic, partition: deps.partition, incarnation: ctx.incarnation });
+    this.labels = { topic: deps.topic };
+  }
+
+  async started(): Promise<void> {
+    const { gate, status } = this.deps;
+    gate.accepting = false;
+    gate.pause('starting');
+    this.epoch = ++gate.epoch;
+    gate.queuedBytes = 0;
+    status.state = 'starting';
+    status.restarts = this.ctx.incarnation;
+    status.bufferedRows = 0;
+    status.bufferedBytes = 0;
+    if (this.ctx.incarnation > 0) this.deps.metrics.actorRestarts.inc(this.labels);
+
+    const offsets = await this.retrying('read partition offsets', 'KAFKA_UNAVAILABLE', () => this.deps.offsets());
+    status.committed = offsets.committed;
+    status.endOffset = offsets.high;
+    await this.claim();
+    this.plan = planStart(this.record, offsets.committed, offsets.low);
+    this.nextOffset = this.plan.from;
+    this.verifying = this.plan.kind !== 'fresh';
+    gate.seek(this.plan.from);
+    gate.accepting = true;
+    gate.resume('starting');
+    status.state = 'idle';
+    this.log.info({ plan: this.plan, committed: offsets.committed, low: offsets.low, high: offsets.high }, 'partition actor started');
+  }
+
+  async receive(message: PartitionMessage): Promise<void> {
+    try {
+      switch (message.type) {
+        case 'records':
+          return await this.onRecords(message);
+        case 'tick':
+          this.timer = undefined;
+          await this.flushWhileDue('policy');
+          return this.afterChange();
+        case 'flush': {
+          const rows = await this.flushWhileDue('command');
+          this.afterChange();
+          return message.reply({ partition: this.deps.partition, rows, committed: this.deps.status.committed });
+        }
+        case 'drain': {
+          this.draining = true;
+          this.deps.gate.pause('draining');
+          this.deps.status.state = 'draining';
+          const rows = await this.flushWhileDue('drain');
+          return message.reply({ partition: this.deps.partition, rows, committed: this.deps.status.committed });
+        }
+      }
+    } catch (error) {
+      if ('fail' in message) message.fail(error);
+      if (error instanceof PartitionLostError) {
+        this.log.warn({ err: error }, 'partition lost to another owner; stopping without committing');
+        this.deps.status.lastError = errorInfo(error.code, error);
+        this.deps.gate.pause('lost');
+        void this.ctx.self.stop();
+        return;
+      }
+      if (this.ctx.signal.aborted) return;
+      this.deps.status.lastError = errorInfo(isFloodgateError(error) ? error.code : 'INTERNAL', error);
+      throw error;
+    }
+  }
+
+  stopped(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.deps.gate.epoch === this.epoch) this.deps.gate.accepting = false;
+    this.deps.status.state = 'stopped';
+  }
+
+  // --- records and batching -------------------------------------------------------------------
+
+  private async onRecords(message: Extract<PartitionMessage, { type: 'records' }>): Promise<void> {
+    if (message.epoch !== this.epoch) return; // fetched for an earlier incarnation, before its seek
+    const { gate, status, partition } = this.deps;
+    gate.queuedBytes = Math.max(0, gate.queuedBytes - message.bytes);
+    const high = Number(message.highWatermark);
+    if (Number.isFinite(high)) status.endOffset = high;
+    if (this.draining) return; // not buffered, not committed: the next owner reads them
+    const arrivedAt = this.now();
+    let received = 0;
+    let skipCommit: number | undefined;
+    for (const m of message.messages) {
+      const offset = Number(m.offset);
+      if (offset < this.nextOffset) continue; // a repeat from an overlapping fetch
+      if (this.verifying) {
+        this.verifying = false;
+        skipCommit = this.checkPlan(offset, m.timestamp);
+      }
+      this.nextOffset = offset + 1;
+      if (this.skipThrough !== undefined && offset <= this.skipThrough) continue;
+      received++;
+      const encoded = encodeRow(m, partition, arrivedAt);
+      const row = encoded.ok ? encoded.row : unreadableRow(m, encoded.reason, arrivedAt);
+      this.buffer.push(row);
+      this.bufferedBytes += row.bytes;
+    }
+    if (received > 0) this.deps.metrics.rowsReceived.inc(this.labels, received);
+    if (skipCommit !== undefined) await this.commitOffset(skipCommit);
+    await this.flushWhileDue('policy');
+    this.afterChange();
+  }
+
+  /** The first message after the start seek decides whether the recorded batch is this log's. */
+  private checkPlan(offset: number, timestamp: string): number | undefined {
+    const plan = this.plan;
+    if (plan.kind === 'fresh') return undefined;
+    if (verifyFirstMessage(plan.batch, offset, timestamp) === 'stale') {
+      this.log.warn({ recorded: plan.batch, offset, timestamp }, 'the recorded batch belongs to an older log (topic re-created?); ignoring it');
+      this.plan = { kind: 'fresh', from: offset };
+      return undefined;
+    }
+    if (plan.kind === 'reform') {
+      this.forced = plan.batch;
+      this.log.info({ batch: plan.batch }, 're-forming the recorded batch');
+      return undefined;
+    }
+    this.skipThrough = plan.batch.last;
+    this.log.info({ batch: plan.batch }, 'recorded batch was inserted; committing past it');
+    const committed = this.deps.status.committed;
+    return committed === null || committed <= plan.batch.last ? plan.batch.last + 1 : undefined;
+  }
+
+  /** Back-pressure, the age timer and the status after the buffer changed. */
+  private afterChange(): void {
+    const { gate, status } = this.deps;
+    status.bufferedRows = this.buffer.length;
+    status.bufferedBytes = this.bufferedBytes;
+    if (!this.draining && status.state !== 'retrying') status.state = this.buffer.length > 0 ? 'buffering' : 'idle';
+    const pending = this.bufferedBytes + gate.queuedBytes;
+    if (pending >= this.deps.maxBufferedBytes) gate.pause('backpressure');
+    else if (pending < this.deps.maxBufferedBytes / 2) gate.resume('backpressure');
+    if (!this.timer && this.buffer.length > 0 && !this.draining) {
+      const wait = msUntilDue({ rows: this.buffer.length, bytes: this.bufferedBytes, oldestAt: this.buffer[0]?.arrivedAt }, this.deps.limits, this.now());
+      if (wait !== undefined) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.ctx.self.tell({ type: 'tick' });
+        }, wait + 1);
+        this.timer.unref();
+      }
+    }
+  }
+
+  /**
+   * Flushes batches while one is due. `policy`: by the flush policy; `command` and `drain`: all
+   * that is buffered. A recorded batch being re-formed is flushed exactly when complete, and
+   * nothing after it is flushed before it. Returns the rows flushed.
+   */
+  private async flushWhileDue(mode: 'policy' | 'command' | 'drain'): Promise<number> {
+    let flushed = 0;
+    for (;;) {
+      if (this.ctx.signal.aborted) return flushed;
+      if (this.forced) {
+        if (this.nextOffset <= this.forced.last) return flushed; // wait for the rest of it
+        let n = 0;
+        while (n < this.buffer.length && this.buffer[n]!.offset <= this.forced.last) n++;
+        const boundary = this.forced;
+        await this.flushBatch(n, 'reform', boundary);
+        this.forced = undefined;
+        flushed += n;
+        continue;
+      }
+      if (this.buffer.length === 0) return flushed;
+      const reason: FlushReason | undefined =
+        mode === 'policy'
+          ? flushDue({ rows: this.buffer.length, bytes: this.bufferedBytes, oldestAt: this.buffer[0]!.arrivedAt }, this.deps.limits, this.now())
+          : mode;
+      if (!reason) return flushed;
+      const n = this.nextBatchSize();
+      await this.flushBatch(n, reason);
+      flushed += n;
+    }
+  }
+
+  private nextBatchSize(): number {
+    const { maxRows, maxBytes } = this.deps.limits;
+    const limit = Math.min(this.buffer.length, maxRows);
+    let bytes = 0;
+    for (let i = 0; i < limit; i++) {
+      bytes += this.buffer[i]!.bytes;
+      if (bytes > maxBytes) return Math.max(1, i);
+    }
+    return limit;
+  }
+
+  /** One batch, start to end: record, insert (isolating rejects), dead-letter, mark, commit. */
+  private async flushBatch(n: number, reason: FlushReason, recorded?: BatchBoundary): Promise<void> {
+    const { status, metrics, topic, partition } = this.deps;
+    const rows = this.buffer.slice(0, n);
+    const started = this.now();
+    const boundary: BatchBoundary = recorded ?? {
+      first: rows[0]!.offset,
+      last: rows[n - 1]!.offset,
+      firstTimestamp: rows[0]!.timestamp,
+      rows: n,
+    };
+    const token = dedupToken(topic, partition, boundary);
+    if (!recorded) await this.writeBatch({ ...boundary, state: 'pending', at: new Date().toISOString() });
+
+    status.state = 'inserting';
+    const insertable = rows.filter((r) => r.unreadable === undefined);
+    const letters: DeadLetter[] = rows
+      .filter((r) => r.unreadable !== undefined)
+      .map((r) => ({ message: r.message, partition, code: 'EVENT_UNREADABLE', reason: r.unreadable! }));
+    let bytes = 0;
+    for (const r of insertable) bytes += r.bytes;
+    let rejectedCount = 0;
+    if (insertable.length > 0) {
+      const result = await insertIsolating(insertable, token, (part, partToken) => this.attemptInsert(part, partToken));
+      rejectedCount = result.rejected.length;
+      for (const rejected of result.rejected) {
+        letters.push({ message: rejected.row.message, partition, code: rejected.code, reason: rejected.reason });
+      }
+    }
+    if (letters.length > 0) {
+      await this.retrying('send dead letters', 'KAFKA_UNAVAILABLE', () => this.deps.deadLetter(letters));
+      for (const letter of letters) metrics.rowsDeadLettered.inc({ topic, code: letter.code });
+      status.deadLettered += letters.length;
+      this.log.warn(
+        { batch: { first: boundary.first, last: boundary.last }, deadLettered: letters.map((l) => ({ offset: l.message.offset, code: l.code, reason: l.reason.slice(0, 200) })) },
+        'events dead-lettered',
+      );
+    }
+    await this.writeBatch({ ...boundary, state: 'inserted', at: new Date().toISOString() });
+    await this.commitOffset(boundary.last + 1);
+
+    this.buffer.splice(0, n);
+    for (const r of rows) this.bufferedBytes -= r.bytes;
+    const inserted = insertable.length - rejectedCount;
+    status.rowsInserted += inserted;
+    status.rate.add(inserted);
+    const ms = this.now() - started;
+    status.lastFlush = { at: new Date().toISOString(), rows: n, bytes, ms };
+    metrics.rowsInserted.inc(this.labels, inserted);
+    this.deps.onFlushed?.(inserted, letters.length);
+    metrics.batches.inc({ topic, reason });
+    metrics.batchRows.observe(this.labels, n);
+    metrics.batchBytes.observe(this.labels, bytes);
+    this.deps.gate.resume('retry');
+    status.state = this.draining ? 'draining' : this.buffer.length > 0 ? 'buffering' : 'idle';
+    this.log.debug({ first: boundary.first, last: boundary.last, rows: n, bytes, ms, reason }, 'batch committed');
+  }
+
+  /** Inserts some rows, retrying with backoff while the failure is not the data's fault. */
+  private async attemptInsert(rows: readonly BufferedRow[], token: string): Promise<AttemptResult> {
+    const { metrics, status, gate, topic } = this.deps;
+    const body = insertBody(rows);
+    for (let attempt = 0; ; attempt++) {
+      const started = performance.now();
+      try {
+        const outcome = await this.deps.insert(body, token, this.ctx.signal);
+        metrics.insertSeconds.observe(this.labels, (performance.now() - started) / 1000);
+        if (outcome.written === 0) metrics.batchesDeduplicated.inc(this.labels);
+        if (attempt > 0) this.log.info({ attempts: attempt + 1, token }, 'insert succeeded after retries; resuming');
+        return { ok: true };
+      } catch (error) {
+        if (this.ctx.signal.aborted) throw error;
+        const failure = classifyInsertError(error);
+        if (failure.kind === 'reject') {
+          return failure.rowHint === undefined
+            ? { ok: false, code: failure.code, message: failure.message }
+            : { ok: false, code: failure.code, message: failure.message, rowHint: failure.rowHint };
+        }
+        metrics.insertRetries.inc({ topic, code: failure.code });
+        status.state = 'retrying';
+        status.lastError = errorInfo(`CLICKHOUSE_UNAVAILABLE ${failure.code}`, failure.message);
+        gate.pause('retry');
+        const delay = backoffDelay(this.deps.retry, attempt);
+        this.log.warn({ code: failure.code, error: failure.message.slice(0, 300), attempt, delayMs: delay, rows: rows.length, token }, 'insert failed; partition paused, retrying');
+        await sleep(delay, this.ctx.signal);
+      }
+    }
+  }
+
+  // --- batch state in NATS KV --------------------------------------------------------------------
+
+  /** Takes the partition's record over (compare-and-set), which fences any previous owner's writes. */
+  private async claim(): Promise<void> {
+    const { batches, batchKey } = this.deps;
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.retrying('read batch state', 'SINK_STATE_UNAVAILABLE', () => batches.get(batchKey));
+      const next: BatchRecord = { ...(current?.value ?? {}), v: 1, owner: this.owner, claimedAt: new Date().toISOString() };
+      try {
+        this.revision = current ? await batches.update(batchKey, next, current.revision) : await batches.create(batchKey, next);
+        this.record = next;
+        return;
+      } catch (error) {
+        if (this.ctx.signal.aborted) throw error;
+        if (!isRevisionConflict(error)) this.deps.status.lastError = errorInfo('SINK_STATE_UNAVAILABLE', error);
+        await sleep(backoffDelay(this.deps.retry, Math.min(attempt, 5)), this.ctx.signal);
+      }
+    }
+  }
+
+  /** Writes the batch boundary, only if we still own the record; a conflict means we do not. */
+  private async writeBatch(batch: NonNullable<BatchRecord['batch']>): Promise<void> {
+    const { batches, batchKey } = this.deps;
+    const next: BatchRecord = { ...this.record, owner: this.owner, batch };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.revision = await batches.update(batchKey, next, this.revision);
+        this.record = next;
+        return;
+      } catch (error) {
+        if (this.ctx.signal.aborted) throw error;
+        if (isRevisionConflict(error)) {
+          // Our own write may have landed while its answer was lost: then the record is ours.
+          const current = await this.retrying('read batch state', 'SINK_STATE_UNAVAILABLE', () => batches.get(batchKey));
+          if (current && JSON.stringify(current.value) === JSON.stringify(next)) {
+            this.revision = current.revision;
+            this.record = next;
+            return;
+          }
+          throw new PartitionLostError(this.deps.topic, this.deps.partition, `batch record now owned by ${current?.value.owner ?? 'nobody'}`);
+        }
+        this.deps.status.lastError = errorInfo('SINK_STATE_UNAVAILABLE', error);
+        this.deps.gate.pause('retry');
+        this.log.warn({ err: error, attempt }, 'cannot write batch state to NATS; retrying');
+        await sleep(backoffDelay(this.deps.retry, attempt), this.ctx.signal);
+      }
+    }
+  }
+
+  private async commitOffset(offset: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.deps.commit(offset);
+        this.deps.status.committed = offset;
+        this.deps.metrics.commits.inc(this.labels);
+        return;
+      } catch (error) {
+        if (this.ctx.signal.aborted) throw error;
+        const type = (error as { type?: string }).type;
+        if (type && LOST_GENERATION.has(type)) throw new PartitionLostError(this.deps.topic, this.deps.partition, `commit refused: ${type}`);
+        if (attempt >= 8) {
+          throw new FloodgateError('KAFKA_COMMIT_FAILED', `cannot commit offset ${offset}: ${(error as Error).message}`, {
+            cause: error,
+            retriable: true,
+            context: { topic: this.deps.topic, partition: this.deps.partition },
+          });
+        }
+        this.log.warn({ err: error, attempt, offset }, 'offset commit failed; retrying');
+        await sleep(backoffDelay(this.deps.retry, attempt), this.ctx.signal);
+      }
+    }
+  }
+
+  /** Retries an operation with backoff until it succeeds or the actor stops. */
+  private async retrying<T>(what: string, code: string, operation: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await operation();
+      } catch (error) {
+        if (this.ctx.signal.aborted) throw error;
+        this.deps.status.lastError = errorInfo(code, error);
+        const delay = backoffDelay(this.deps.retry, attempt);
+        this.log.warn({ err: error, attempt, delayMs: delay }, `${what} failed; retrying`);
+        await sleep(delay, this.ctx.signal);
+      }
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { migrate } from '@floodgate/clickhouse';
+import { createKafka, ensureTopics } from '@floodgate/kafka';
+import type { Logger } from '@floodgate/logging';
+import { connectNats } from '@floodgate/nats';
+import { createSinkClickHouse } from './clickhouse.ts';
+import type { SupervisorConfig } from './config.ts';
+import { createSinkSupervisor } from './supervisor.ts';
+
+/**
+ * Runs the sink supervisor in this process (it becomes the node:cluster primary) until SIGTERM or
+ * SIGINT, then drains every sink process and resolves. Used by supervisor-main.ts and by
+ * `floodgate sink start`.
+ */
+export async function runSupervisor(config: SupervisorConfig, logger: Logger): Promise<void> {
+  // Schema and topics once, before N processes would race to create them.
+  const clickhouse = createSinkClickHouse(config);
+  try {
+    await migrate(clickhouse, config.CLICKHOUSE_DATABASE);
+  } finally {
+    await clickhouse.close();
+  }
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });
+  await ensureTopics(kafka, [
+    { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
+    { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
+  ]);
+  const admin = kafka.admin();
+  await admin.connect();
+  const nc = await connectNats({ url: config.NATS_URL, name: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });
+  const supervisor = createSinkSupervisor(config, { nc, admin, logger });
+  await supervisor.start();
+  const record = supervisor.record();
+  logger.info(
+    { supervisor: supervisor.id, mode: record.mode, processes: record.desired, auto: record.auto, adminPort: record.adminPort, group: config.SINK_GROUP_ID, topic: config.KAFKA_TOPIC },
+    'sink supervisor running',
+  );
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'sink supervisor stopping: draining its sink processes');
+      void supervisor.stop().finally(resolve);
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+  await admin.disconnect().catch(() => {});
+  await nc.close().catch(() => {});
+  logger.info('sink supervisor stopped');
+}
