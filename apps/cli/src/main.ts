@@ -21,6 +21,8 @@ const program = new Command('floodgate')
 
 registerStackCommands(program);
 registerRunCommands(program);
+(await import('./sink/status.ts')).registerStatusCommand(program);
+(await import('./sink/commands.ts')).registerSinkCommands(program);
 
 try {
   await program.parseAsync(process.argv);

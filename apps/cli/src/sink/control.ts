@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { stackSchema } from '@floodgate/config';
+import { createKafka } from '@floodgate/kafka';
+import { createLogger } from '@floodgate/logging';
+import {
+  connectNats,
+  JsonBucket,
+  PREFIX_PATTERN,
+  sinkControlPlane,
+  type ActorRecord,
+  type MemberRecord,
+  type NatsConnection,
+  type ProcessRecord,
+  type SupervisorRecord,
+} from '@floodgate/nats';
+import { consumerLag, type PartitionLag } from '@floodgate/sink-worker';
+import { env } from '@floodgate/config';
+
+/** What the CLI's sink commands read from the environment (the same variables as the sink). */
+export const cliSinkSchema = stackSchema.extend({
+  SINK_NATS_PREFIX: z.string().regex(PREFIX_PATTERN, 'letters, digits, _ and - only').default('floodgate'),
+  SINK_GROUP_ID: env.string('floodgate-sink'),
+  SINK_MEMBER_TTL_MS: env.int(10_000, 1000, 3_600_000),
+});
+export type CliSinkConfig = z.infer<typeof cliSinkSchema>;
+
+export interface ControlSession {
+  nc: NatsConnection;
+  close(): Promise<void>;
+}
+
+/** A short-lived NATS connection for one CLI command. */
+export async function openControl(config: CliSinkConfig): Promise<ControlSession> {
+  const logger = createLogger('floodgate-cli', { level: process.env.LOG_LEVEL ?? 'error' });
+  const nc = await connectNats({ url: config.NATS_URL, name: 'floodgate-cli', logger, timeoutMs: 3000 });
+  return { nc, close: () => nc.close().catch(() => {}) };
+}
+
+export interface Members {
+  supervisors: SupervisorRecord[];
+  processes: ProcessRecord[];
+  actors: ActorRecord[];
+}
+
+/** Everything alive in the members bucket (entries expire SINK_MEMBER_TTL_MS after their last heartbeat). */
+export async function readMembers(nc: NatsConnection, config: CliSinkConfig): Promise<Members> {
+  const plane = sinkControlPlane(config.SINK_NATS_PREFIX);
+  const bucket = await JsonBucket.open<MemberRecord>(nc, plane.membersBucket, { ttlMs: config.SINK_MEMBER_TTL_MS });
+  const entries = await bucket.entries();
+  const out: Members = { supervisors: [], processes: [], actors: [] };
+  for (const { value } of entries) {
+    if (value.kind === 'supervisor') out.supervisors.push(value);
+    else if (value.kind === 'process') out.processes.push(value);
+    else if (value.kind === 'actor') out.actors.push(value);
+  }
+  out.processes.sort((a, b) => a.id.localeCompare(b.id));
+  out.actors.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  return out;
+}
+
+/** Consumer lag per partition for every (group, topic) pair, as Kafka sees it. */
+export async function readLag(config: CliSinkConfig, pairs: Array<{ group: string; topic: string }>): Promise<Map<string, PartitionLag[]>> {
+  const out = new Map<string, PartitionLag[]>();
+  if (pairs.length === 0) return out;
+  const logger = createLogger('floodgate-cli', { level: process.env.LOG_LEVEL ?? 'error' });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-cli', logger });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const { group, topic } of pairs) out.set(`${group}\u0000${topic}`, await consumerLag(admin, group, topic));
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+  return out;
+}
+
+export const lagKey = (group: string, topic: string) => `${group}\u0000${topic}`;
