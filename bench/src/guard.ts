@@ -1,0 +1,79 @@
+import { isIP } from 'node:net';
+import { FloodgateError } from '@floodgate/errors';
+
+/** True for 127.0.0.0/8, ::1 (and ::ffff:127.x) and `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4) return h.split('.')[0] === '127';
+  if (isIP(h) === 6) {
+    if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+    return mapped !== null && mapped[1]!.split('.')[0] === '127';
+  }
+  return false;
+}
+
+/**
+ * Refuses a target off this machine unless the operator said `--allow-remote`: a load test aimed at
+ * the wrong host is an attack on someone else.
+ */
+export function checkTarget(url: string, allowRemote: boolean): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new FloodgateError('CONFIG_INVALID', `--url ${url} is not a URL`);
+  }
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(parsed.protocol)) {
+    throw new FloodgateError('CONFIG_INVALID', `--url ${url}: use http(s):// or ws(s)://`);
+  }
+  if (!allowRemote && !isLoopbackHost(parsed.hostname)) {
+    throw new FloodgateError(
+      'CONFIG_INVALID',
+      `--url ${url} is not on this machine (loopback: 127.0.0.0/8, ::1, localhost); pass --allow-remote to load a remote host you own`,
+    );
+  }
+  return parsed;
+}
+
+/** "10s", "2m", "1h", "500ms", "1.5m" or plain seconds → milliseconds. */
+export function parseDuration(text: string | number): number {
+  if (typeof text === 'number') return text * 1000;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text);
+  if (!m) throw new FloodgateError('CONFIG_INVALID', `${JSON.stringify(text)} is not a duration (examples: 500ms, 10s, 2m, 1h)`);
+  const value = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+  return Math.round(value * factor);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 120) return `${Number.isInteger(s) ? s : s.toFixed(1)}s`;
+  if (s < 3600) return `${(s / 60).toFixed(s % 60 === 0 ? 0 : 1)}m`;
+  return `${(s / 3600).toFixed(s % 3600 === 0 ? 0 : 1)}h`;
+}
+
+export const ONE_HOUR_MS = 3_600_000;
+/** The hard ceiling even with --allow-long. */
+export const MAX_LONG_MS = 24 * ONE_HOUR_MS;
+
+/** A run's planned length must stay within --max-duration (≤ 1 h, or ≤ 24 h with --allow-long). */
+export function checkDuration(plannedMs: number, maxMs: number, allowLong: boolean): void {
+  const ceiling = allowLong ? MAX_LONG_MS : ONE_HOUR_MS;
+  if (maxMs > ceiling) {
+    throw new FloodgateError(
+      'CONFIG_INVALID',
+      `--max-duration ${formatDuration(maxMs)} is above ${formatDuration(ceiling)}${allowLong ? '' : '; pass --allow-long for up to 24h'}`,
+    );
+  }
+  if (plannedMs > maxMs) {
+    throw new FloodgateError(
+      'CONFIG_INVALID',
+      `the scenario lasts ${formatDuration(plannedMs)}, longer than --max-duration ${formatDuration(maxMs)}`,
+    );
+  }
+  if (plannedMs <= 0) throw new FloodgateError('CONFIG_INVALID', 'the scenario has no duration');
+}

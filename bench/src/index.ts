@@ -1,0 +1,12 @@
+export { runBench, validateOptions, newRunId } from './runner.ts';
+export type { BenchOptions, FindMaxOptions, RunHooks, StackTarget } from './runner.ts';
+export { constantProfile, waveProfile, stormProfile, soakProfile, parseScenarioFile, readScenarioFile } from './scenarios.ts';
+export type { ScenarioFile, ScenarioFileOptions } from './scenarios.ts';
+export { parseDuration, formatDuration, checkTarget, isLoopbackHost, ONE_HOUR_MS } from './guard.ts';
+export { parseMix } from './payload.ts';
+export type { EventKind } from './payload.ts';
+export { renderSummary } from './report.ts';
+export type { BenchReport } from './report.ts';
+export { renderHtml } from './html.ts';
+export { listRuns, getRun, renderHistory, renderCompare } from './store.ts';
+export type { Profile } from './profile.ts';

@@ -1,0 +1,259 @@
+/**
+ * CPU and RSS of every process of the stack, read from /proc (Linux): the gateway (found by the
+ * port it listens on, with its cluster children), the sink (by command line and, where readable,
+ * its KAFKA_TOPIC / SINK_GROUP_ID), Kafka's JVM, nats-server and the embedded ClickHouse (from the
+ * stack's pid files, else by command line), and the generator itself.
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+
+export type Role = 'gateway' | 'sink' | 'kafka' | 'nats' | 'clickhouse' | 'bench';
+export const ROLES: readonly Role[] = ['gateway', 'sink', 'kafka', 'nats', 'clickhouse', 'bench'];
+
+export interface ResourceSample {
+  /** Seconds since the run's t0. */
+  t: number;
+  /** Per role: CPU in % of one core (200 = both cores of a 2-core box), RSS in MiB, summed over its processes. */
+  roles: Partial<Record<Role, { cpu: number; rssMiB: number; pids: number }>>;
+}
+
+export interface ResourceSummary {
+  role: Role;
+  pids: number[];
+  cpuAvg: number;
+  cpuMax: number;
+  rssMaxMiB: number;
+  rssLastMiB: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times; 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLK_TCK = 100;
+
+export function readCpuTicks(pid: number): number | undefined {
+  try {
+    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    // Fields after the name start at state (3rd field of the file); utime is the 14th, stime the 15th.
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+export function readRssKiB(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return undefined;
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
+function environ(pid: number): Map<string, string> | undefined {
+  try {
+    const env = new Map<string, string>();
+    for (const entry of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+      const i = entry.indexOf('=');
+      if (i > 0) env.set(entry.slice(0, i), entry.slice(i + 1));
+    }
+    return env;
+  } catch {
+    return undefined;
+  }
+}
+
+function ppidOf(pid: number): number | undefined {
+  try {
+    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(raw.slice(raw.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+const allPids = () =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 && readCpuTicks(pid) !== undefined ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids with a TCP socket listening on `port`, from /proc/net/tcp{,6} and /proc/<pid>/fd. */
+export function listenersOf(port: number): number[] {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length >= 10 && parseInt(cols[1]!.split(':')[1] ?? '', 16) === port && cols[3] === '0A') inodes.add(cols[9]!);
+    }
+  }
+  if (inodes.size === 0) return [];
+  const found: number[] = [];
+  for (const pid of allPids()) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) {
+          found.push(pid);
+          break;
+        }
+      } catch {
+        // fd closed meanwhile
+      }
+    }
+  }
+  return found;
+}
+
+export interface DiscoverOptions {
+  gatewayPort?: number;
+  floodgateHome: string;
+  kafkaTopic: string;
+  sinkGroupId: string;
+}
+
+/** Which pids play which role right now. */
+export function discoverProcesses(options: DiscoverOptions): Map<Role, number[]> {
+  const roles = new Map<Role, number[]>();
+  const add = (role: Role, pid: number) => {
+    const list = roles.get(role) ?? [];
+    if (!list.includes(pid)) list.push(pid);
+    roles.set(role, list);
+  };
+  const pids = allPids();
+  const lines = new Map(pids.map((pid) => [pid, cmdline(pid)]));
+
+  if (options.gatewayPort) {
+    const listeners = listenersOf(options.gatewayPort).filter((p) => p !== process.pid);
+    for (const pid of listeners) add('gateway', pid);
+    // node:cluster workers and their primary.
+    for (const pid of pids) {
+      const parent = ppidOf(pid);
+      if (parent !== undefined && listeners.includes(parent) && /apps\/gateway\//.test(lines.get(pid) ?? '')) add('gateway', pid);
+    }
+    for (const pid of listeners) {
+      const parent = ppidOf(pid);
+      if (parent !== undefined && /apps\/gateway\//.test(lines.get(parent) ?? '')) add('gateway', parent);
+    }
+  }
+  for (const pid of pids) {
+    if (!/apps\/sink-worker\//.test(lines.get(pid) ?? '')) continue;
+    const env = environ(pid);
+    if (env) {
+      if ((env.get('KAFKA_TOPIC') || 'events') !== options.kafkaTopic) continue;
+      if ((env.get('SINK_GROUP_ID') || 'floodgate-sink') !== options.sinkGroupId) continue;
+    }
+    add('sink', pid);
+  }
+  const run = path.join(options.floodgateHome, 'run');
+  const fromFile: [Role, string, RegExp][] = [
+    ['kafka', 'kafka.pid', /kafka\.Kafka/],
+    ['nats', 'nats.pid', /nats-server/],
+    ['clickhouse', 'clickhouse.pid', /chdb-server|clickhouse/],
+  ];
+  for (const [role, file, pattern] of fromFile) {
+    const pid = readPid(path.join(run, file));
+    if (pid !== undefined) add(role, pid);
+    else for (const p of pids) if (pattern.test(lines.get(p) ?? '') && !/floodgate.*bench/.test(lines.get(p) ?? '')) add(role, p);
+  }
+  add('bench', process.pid);
+  return roles;
+}
+
+/** Samples every `intervalMs`, re-discovering processes every 10 samples (a restarted sink is found again). */
+export class ResourceSampler {
+  readonly samples: ResourceSample[] = [];
+  private roles = new Map<Role, number[]>();
+  private last = new Map<number, { ticks: number; at: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private count = 0;
+  private readonly seen = new Map<Role, Set<number>>();
+
+  constructor(
+    private readonly options: DiscoverOptions & { t0: number; intervalMs?: number },
+  ) {}
+
+  start(): void {
+    this.roles = discoverProcesses(this.options);
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.options.intervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.sample();
+  }
+
+  private sample(): void {
+    if (++this.count % 10 === 0) this.roles = discoverProcesses(this.options);
+    const now = Date.now();
+    const sample: ResourceSample = { t: Math.round((now - this.options.t0) / 100) / 10, roles: {} };
+    for (const [role, pids] of this.roles) {
+      let cpu = 0;
+      let rss = 0;
+      let alive = 0;
+      for (const pid of pids) {
+        const ticks = readCpuTicks(pid);
+        const rssKiB = readRssKiB(pid);
+        if (ticks === undefined || rssKiB === undefined) continue;
+        alive++;
+        const seen = this.seen.get(role) ?? new Set();
+        seen.add(pid);
+        this.seen.set(role, seen);
+        const prev = this.last.get(pid);
+        if (prev && now > prev.at) cpu += ((ticks - prev.ticks) / CLK_TCK / ((now - prev.at) / 1000)) * 100;
+        this.last.set(pid, { ticks, at: now });
+        rss += rssKiB / 1024;
+      }
+      if (alive > 0) sample.roles[role] = { cpu: Math.round(cpu * 10) / 10, rssMiB: Math.round(rss * 10) / 10, pids: alive };
+    }
+    this.samples.push(sample);
+  }
+
+  summary(): ResourceSummary[] {
+    const out: ResourceSummary[] = [];
+    for (const role of ROLES) {
+      // The first sample has no CPU delta yet.
+      const values = this.samples.slice(1).map((s) => s.roles[role]).filter((v) => v !== undefined);
+      if (values.length === 0) continue;
+      const cpus = values.map((v) => v.cpu);
+      out.push({
+        role,
+        pids: [...(this.seen.get(role) ?? [])],
+        cpuAvg: Math.round((cpus.reduce((a, b) => a + b, 0) / cpus.length) * 10) / 10,
+        cpuMax: Math.max(...cpus),
+        rssMaxMiB: Math.max(...values.map((v) => v.rssMiB)),
+        rssLastMiB: values[values.length - 1]!.rssMiB,
+      });
+    }
+    return out;
+  }
+}
