@@ -23,6 +23,7 @@ registerStackCommands(program);
 registerRunCommands(program);
 (await import('./sink/status.ts')).registerStatusCommand(program);
 (await import('./sink/commands.ts')).registerSinkCommands(program);
+(await import('./bench/commands.ts')).registerBenchCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,347 @@
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { clickhouseUrl, env, loadConfig, stackSchema } from '@floodgate/config';
+import { createClickHouse } from '@floodgate/clickhouse';
+import {
+  constantProfile,
+  getRun,
+  listRuns,
+  parseDuration,
+  parseMix,
+  readScenarioFile,
+  renderCompare,
+  renderHistory,
+  renderSummary,
+  runBench,
+  soakProfile,
+  stormProfile,
+  waveProfile,
+  type BenchOptions,
+  type FindMaxOptions,
+  type Profile,
+  type ScenarioFileOptions,
+} from '@floodgate/bench';
+
+/** Where the bench sends load and looks for the proof; every key can come from the environment. */
+const benchEnvSchema = stackSchema.extend({
+  GATEWAY_PORT: env.int(8080, 0, 65535),
+  SINK_GROUP_ID: env.string('floodgate-sink'),
+  SINK_TABLE: env.string('events'),
+  FLOODGATE_API_KEY: z.string().optional(),
+});
+
+interface CommonFlags {
+  url?: string;
+  target: 'http' | 'ws';
+  batch: string;
+  format: 'json' | 'ndjson';
+  gzip?: boolean;
+  connections?: string;
+  window: string;
+  threads: string;
+  model: 'open' | 'closed';
+  vus?: string;
+  think: string;
+  eventBytes: string;
+  mix: string;
+  seed: string;
+  apiKey?: string;
+  timeout: string;
+  maxDuration: string;
+  allowLong?: boolean;
+  maxEvents: string;
+  allowRemote?: boolean;
+  proof: boolean;
+  proofTimeout: string;
+  store: boolean;
+  out?: string;
+  json?: boolean;
+  quiet?: boolean;
+  topic?: string;
+  group?: string;
+  database?: string;
+  table?: string;
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+function int(name: string, text: string, min = 1): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min} (got ${text})`);
+  return v;
+}
+
+function num(name: string, text: string): number {
+  const v = Number(text);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a number > 0 (got ${text})`);
+  return v;
+}
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'gateway base URL (default http://127.0.0.1:$GATEWAY_PORT, port 8080)')
+    .addOption(new Option('--target <kind>', 'HTTP POST /v1/events or WebSocket /v1/stream').choices(['http', 'ws']).default('http'))
+    .option('--batch <n>', 'events per request (HTTP) or message (WebSocket)', '1')
+    .addOption(new Option('--format <format>', 'HTTP body format').choices(['json', 'ndjson']).default('json'))
+    .option('--gzip', 'gzip the HTTP bodies (WebSocket: permessage-deflate)')
+    .option('--connections <n>', 'connections in total (default: 32 for HTTP, 4 for WebSocket)')
+    .option('--window <n>', 'WebSocket: messages in flight per connection', '16')
+    .option('--threads <n>', 'load threads', '2')
+    .addOption(new Option('--model <model>', 'open: arrival rate (latency from the intended send time); closed: virtual users').choices(['open', 'closed']).default('open'))
+    .option('--vus <n>', 'closed model: virtual users (the stage targets become user counts)')
+    .option('--think <duration>', 'closed model: pause after each answer', '0ms')
+    .option('--event-bytes <n>', 'approximate size of one event in bytes', '300')
+    .option('--mix <weights>', 'event families by weight', 'product=6,telemetry=3,iot=1')
+    .option('--seed <n>', 'payload random seed', '1')
+    .option('--api-key <key>', 'sent as Authorization: Bearer <key> (default $FLOODGATE_API_KEY; none when unset)')
+    .option('--timeout <duration>', 'per-request timeout', '30s')
+    .option('--max-duration <duration>', 'refuse scenarios longer than this (at most 1h without --allow-long)', '1h')
+    .option('--allow-long', 'allow --max-duration up to 24h')
+    .option('--max-events <n>', 'stop after sending this many events', '50000000')
+    .option('--allow-remote', 'allow a target that is not on this machine (loopback)')
+    .option('--no-proof', 'skip the delivery proof (consumer lag + ClickHouse counts)')
+    .option('--proof-timeout <duration>', 'how long to wait for the consumer lag to reach 0', '120s')
+    .option('--no-store', 'do not store the run in ClickHouse bench_runs')
+    .option('--out <dir>', 'report folder (default $FLOODGATE_HOME/bench/<run id>)')
+    .option('--json', 'print the JSON report on stdout instead of the summary table')
+    .option('--quiet', 'no live progress line')
+    .option('--topic <topic>', 'Kafka topic the gateway writes (default $KAFKA_TOPIC, events)')
+    .option('--group <group>', 'sink consumer group (default $SINK_GROUP_ID, floodgate-sink)')
+    .option('--database <db>', 'ClickHouse database (default $CLICKHOUSE_DATABASE, floodgate)')
+    .option('--table <table>', 'events table (default $SINK_TABLE, events)');
+}
+
+function buildOptions(scenario: string, flags: CommonFlags, extra: { profile?: Profile; findMax?: FindMaxOptions; file?: ScenarioFileOptions }): BenchOptions {
+  const config = loadConfig(benchEnvSchema);
+  const file = extra.file ?? {};
+  const target = (flags.target !== 'http' ? flags.target : file.target) ?? flags.target;
+  const connectionsDefault = target === 'ws' ? 4 : 32;
+  const flagOr = <T>(flag: T | undefined, fallback: T | undefined, def: T): T => flag ?? fallback ?? def;
+  return {
+    scenario,
+    model: flags.model,
+    profile: extra.profile,
+    findMax: extra.findMax,
+    thinkMs: file.thinkMs ?? parseDuration(flags.think),
+    target,
+    url: flags.url ?? `http://127.0.0.1:${config.GATEWAY_PORT || 8080}`,
+    batch: flags.batch !== '1' ? int('--batch', flags.batch) : (file.batch ?? 1),
+    format: flags.format !== 'json' ? flags.format : (file.format ?? 'json'),
+    gzip: flagOr(flags.gzip, file.gzip, false),
+    connections: flags.connections ? int('--connections', flags.connections) : (file.connections ?? connectionsDefault),
+    window: flags.window !== '16' ? int('--window', flags.window) : (file.window ?? 16),
+    apiKey: flags.apiKey ?? config.FLOODGATE_API_KEY ?? undefined,
+    timeoutMs: parseDuration(flags.timeout),
+    threads: flags.threads !== '2' ? int('--threads', flags.threads) : (file.threads ?? 2),
+    eventBytes: flags.eventBytes !== '300' ? int('--event-bytes', flags.eventBytes, 50) : (file.eventBytes ?? 300),
+    mix: parseMix(flags.mix !== 'product=6,telemetry=3,iot=1' ? flags.mix : (file.mix ?? flags.mix)),
+    seed: int('--seed', flags.seed, 0),
+    poolSize: 256,
+    maxDurationMs: parseDuration(flags.maxDuration),
+    allowLong: flags.allowLong === true,
+    allowRemote: flags.allowRemote === true,
+    maxEvents: int('--max-events', flags.maxEvents),
+    maxQueued: 10_000,
+    drainMs: Math.min(parseDuration(flags.timeout) + 1000, 30_000),
+    proof: flags.proof,
+    proofTimeoutMs: parseDuration(flags.proofTimeout),
+    store: flags.store,
+    outDir: flags.out,
+    stack: {
+      kafkaBrokers: config.KAFKA_BROKERS,
+      topic: flags.topic ?? config.KAFKA_TOPIC,
+      groupId: flags.group ?? config.SINK_GROUP_ID,
+      clickhouseUrl: clickhouseUrl(config),
+      clickhouseUser: config.CLICKHOUSE_USER,
+      clickhousePassword: config.CLICKHOUSE_PASSWORD,
+      database: flags.database ?? config.CLICKHOUSE_DATABASE,
+      table: flags.table ?? config.SINK_TABLE,
+      floodgateHome: config.FLOODGATE_HOME,
+    },
+    command: ['floodgate', 'bench', ...process.argv.slice(3)].map((a) => (/^[\w./:=,@-]+$/.test(a) ? a : JSON.stringify(a))).join(' ').replace(/(--api-key[ =])\S+/, '$1***'),
+  };
+}
+
+/** Runs with live progress; Ctrl-C stops the load (the proof and report still follow), twice skips the proof, thrice exits. */
+async function execute(options: BenchOptions, flags: CommonFlags): Promise<void> {
+  const stop = new AbortController();
+  const skipProof = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      say('\nbench: stopping the load; the delivery proof and the report follow (Ctrl-C again to skip the proof)');
+      stop.abort();
+    } else if (interrupts === 2) {
+      say('bench: skipping the delivery proof; writing the report (Ctrl-C again to quit at once)');
+      skipProof.abort();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const tty = process.stderr.isTTY === true;
+  let count = 0;
+  let lastLength = 0;
+  const progress = flags.quiet
+    ? undefined
+    : (line: string) => {
+        if (tty) {
+          process.stderr.write(`\r${line.padEnd(lastLength)}`);
+          lastLength = line.length;
+        } else if (count++ % 5 === 0) process.stderr.write(`${line}\n`);
+      };
+  say(`bench: ${options.scenario} against ${options.url} (${options.target}, batch ${options.batch}); Ctrl-C stops cleanly`);
+  try {
+    const report = await runBench(options, {
+      stop: stop.signal,
+      skipProof: skipProof.signal,
+      progress,
+      say: (line) => {
+        if (tty && lastLength > 0) {
+          process.stderr.write('\n');
+          lastLength = 0;
+        }
+        say(line);
+      },
+    });
+    if (tty && lastLength > 0) process.stderr.write('\n');
+    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `\n${renderSummary(report)}\n`);
+    if (report.stopReason === 'target-unreachable' || (report.delivery.checked && !report.delivery.ok)) process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+function clickhouseFor(flags: { database?: string }) {
+  const config = loadConfig(benchEnvSchema);
+  const client = createClickHouse({
+    url: clickhouseUrl(config),
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database: 'default',
+  });
+  return { client, database: flags.database ?? config.CLICKHOUSE_DATABASE };
+}
+
+/** `floodgate bench <scenario> | history | compare`. */
+export function registerBenchCommands(program: Command): void {
+  const bench = program
+    .command('bench')
+    .description('load generator with delivery proof: scenarios constant, wave, storm, soak, find-max, file; history and compare (docs/bench.md)');
+
+  addCommon(bench.command('constant').description('open model at a constant arrival rate (or --model closed --vus N)'))
+    .option('--rate <n>', 'requests (messages) per second')
+    .requiredOption('--duration <duration>', 'how long, e.g. 30s')
+    .action(async (flags: CommonFlags & { rate?: string; duration: string }) => {
+      const durationMs = parseDuration(flags.duration);
+      let profile: Profile;
+      if (flags.model === 'closed') profile = { start: int('--vus', flags.vus ?? '', 1), stages: [{ durationMs, target: int('--vus', flags.vus ?? '', 1) }] };
+      else profile = constantProfile(num('--rate', flags.rate ?? ''), durationMs);
+      await execute(buildOptions('constant', flags, { profile }), flags);
+    });
+
+  addCommon(bench.command('wave').description('ramp from 0 to --to over --ramp (90 s), hold, optionally ramp down'))
+    .requiredOption('--to <n>', 'peak rate (open) or users (closed)')
+    .option('--ramp <duration>', 'ramp-up time', '90s')
+    .option('--hold <duration>', 'time at the peak', '30s')
+    .option('--down <duration>', 'ramp-down time', '0s')
+    .action(async (flags: CommonFlags & { to: string; ramp: string; hold: string; down: string }) => {
+      const profile = waveProfile(num('--to', flags.to), parseDuration(flags.ramp), parseDuration(flags.hold), parseDuration(flags.down));
+      await execute(buildOptions('wave', flags, { profile }), flags);
+    });
+
+  addCommon(bench.command('storm').description('from 0 to --to in --ramp (8 s), then hold'))
+    .requiredOption('--to <n>', 'peak rate (open) or users (closed)')
+    .option('--ramp <duration>', 'ramp-up time', '8s')
+    .option('--hold <duration>', 'time at the peak', '30s')
+    .action(async (flags: CommonFlags & { to: string; ramp: string; hold: string }) => {
+      const profile = stormProfile(num('--to', flags.to), parseDuration(flags.ramp), parseDuration(flags.hold));
+      await execute(buildOptions('storm', flags, { profile }), flags);
+    });
+
+  addCommon(bench.command('soak').description('long and steady: constant rate for --duration (default 30m; >1h needs --allow-long)'))
+    .requiredOption('--rate <n>', 'requests (messages) per second')
+    .option('--duration <duration>', 'how long', '30m')
+    .action(async (flags: CommonFlags & { rate: string; duration: string }) => {
+      const profile = soakProfile(num('--rate', flags.rate), parseDuration(flags.duration));
+      await execute(buildOptions('soak', flags, { profile }), flags);
+    });
+
+  addCommon(bench.command('find-max').description('step the rate up until p99 passes the objective or errors pass 1 %; report the highest rate that held'))
+    .option('--start-rate <n>', 'first step, requests (messages) per second', '200')
+    .option('--factor <x>', 'rate multiplier while steps hold', '1.5')
+    .option('--max-rate <n>', 'never step above this', '200000')
+    .option('--step <duration>', 'length of each step', '10s')
+    .option('--cooldown <duration>', 'pause between steps (then wait for consumer lag 0, at most 30 s)', '3s')
+    .option('--objective-p99 <duration>', 'latency objective at p99', '100ms')
+    .option('--max-error-rate <x>', 'highest error share that holds', '0.01')
+    .option('--min-efficiency <x>', 'lowest ok/intended share that holds', '0.97')
+    .option('--refine <n>', 'bisection steps after the first failure', '2')
+    .option('--max-steps <n>', 'at most this many steps', '14')
+    .action(
+      async (
+        flags: CommonFlags & { startRate: string; factor: string; maxRate: string; step: string; cooldown: string; objectiveP99: string; maxErrorRate: string; minEfficiency: string; refine: string; maxSteps: string },
+      ) => {
+        if (flags.model === 'closed') throw new Error('find-max steps an arrival rate: use the open model');
+        const findMax: FindMaxOptions = {
+          startRate: num('--start-rate', flags.startRate),
+          factor: num('--factor', flags.factor),
+          maxRate: num('--max-rate', flags.maxRate),
+          stepMs: parseDuration(flags.step),
+          cooldownMs: parseDuration(flags.cooldown),
+          objectiveP99Ms: parseDuration(flags.objectiveP99),
+          maxErrorRate: Number(flags.maxErrorRate),
+          minEfficiency: Number(flags.minEfficiency),
+          refineSteps: int('--refine', flags.refine, 0),
+          maxSteps: int('--max-steps', flags.maxSteps),
+        };
+        await execute(buildOptions('find-max', flags, { findMax }), flags);
+      },
+    );
+
+  addCommon(bench.command('file').description('custom stages from a JSON scenario file (docs/bench.md)'))
+    .argument('<path>', 'scenario file')
+    .action(async (file: string, flags: CommonFlags) => {
+      const scenario = readScenarioFile(file);
+      const model = flags.model !== 'open' ? flags.model : scenario.model;
+      await execute(buildOptions(`file:${scenario.name}`, { ...flags, model }, { profile: scenario.profile, file: scenario.options }), { ...flags, model });
+    });
+
+  bench
+    .command('history')
+    .description('the stored runs, newest first (ClickHouse bench_runs)')
+    .option('--limit <n>', 'how many', '20')
+    .option('--scenario <name>', 'only this scenario')
+    .option('--database <db>', 'ClickHouse database (default $CLICKHOUSE_DATABASE)')
+    .option('--json', 'as JSON')
+    .action(async (flags: { limit: string; scenario?: string; database?: string; json?: boolean }) => {
+      const { client, database } = clickhouseFor(flags);
+      try {
+        const rows = await listRuns(client, database, int('--limit', flags.limit), flags.scenario);
+        process.stdout.write(flags.json ? `${JSON.stringify(rows, null, 2)}\n` : `${renderHistory(rows)}\n`);
+      } finally {
+        await client.close();
+      }
+    });
+
+  bench
+    .command('compare')
+    .description('two stored runs side by side (ids or unique id prefixes)')
+    .argument('<a>', 'run id (baseline)')
+    .argument('<b>', 'run id')
+    .option('--database <db>', 'ClickHouse database (default $CLICKHOUSE_DATABASE)')
+    .option('--json', 'both reports as JSON')
+    .action(async (a: string, b: string, flags: { database?: string; json?: boolean }) => {
+      const { client, database } = clickhouseFor(flags);
+      try {
+        const [ra, rb] = await Promise.all([getRun(client, database, a), getRun(client, database, b)]);
+        process.stdout.write(flags.json ? `${JSON.stringify({ a: ra, b: rb }, null, 2)}\n` : `${renderCompare(ra, rb)}\n`);
+      } finally {
+        await client.close();
+      }
+    });
+
+}
