@@ -3,7 +3,8 @@
 # Safe to run again: each step is skipped when already done, so a second run takes well under a second.
 #   - npm dependencies: `npm install` only when node_modules is missing or older than
 #     package-lock.json / a package.json (or the `floodgate` bin link is missing);
-#   - Debian packages, only those missing: nats-server, Java 17+ (openjdk-17-jre-headless), maven.
+#   - Debian packages, only those missing: nats-server, Java 17+ (openjdk-17-jre-headless), maven,
+#     chromium (the bench report's browser test).
 # The Kafka jars are fetched by `floodgate stack up` itself (once, into FLOODGATE_HOME/cache), so
 # `stack up` works on its own on a machine where this script has run.
 set -euo pipefail
@@ -56,6 +57,8 @@ elif (( $(java_major || echo 0) < 17 )); then
   packages+=(openjdk-17-jre-headless)
 fi
 command -v mvn >/dev/null || packages+=(maven)
+# Headless Chromium for the bench's HTML report test (bench/test/report-browser.int.test.ts).
+command -v chromium >/dev/null || [[ -x /usr/bin/chromium ]] || packages+=(chromium)
 
 if (( ${#packages[@]} > 0 )); then
   command -v apt-get >/dev/null || die "missing ${packages[*]} and apt-get is not available; install them by hand"
