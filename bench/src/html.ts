@@ -258,7 +258,7 @@ export function renderHtml(r: BenchReport): string {
 
   const sections: string[] = [];
   sections.push(`<section class="cards">
-    <div class="card"><div class="k">${n0(r.totals.achievedRate)}</div><div class="l">${unit}/s ok (target ${n0(r.totals.meanTargetRate)} mean, ${n0(r.totals.targetRate)} peak)</div></div>
+    <div class="card"><div class="k">${n0(r.totals.achievedRate)}</div><div class="l">${unit}/s ok (${r.load.model === 'closed' ? `${n0(r.totals.targetRate)} virtual users` : `target ${n0(r.totals.meanTargetRate)} mean, ${n0(r.totals.targetRate)} peak`})</div></div>
     <div class="card"><div class="k">${n0(r.totals.eventsPerSecond)}</div><div class="l">events/s acknowledged</div></div>
     <div class="card"><div class="k">${f2(r.latencyMs.p99)} ms</div><div class="l">p99 latency (p50 ${f2(r.latencyMs.p50)} ms)</div></div>
     <div class="card"><div class="k">${(r.totals.errorRate * 100).toFixed(2)} %</div><div class="l">errors (${n0(r.totals.failed)})</div></div>

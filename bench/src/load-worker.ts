@@ -15,14 +15,13 @@ import type { Profile } from './profile.ts';
 export interface LoadWorkerData {
   thread: number;
   runId: string;
-  /** Epoch ms of the run's t = 0; interval i covers [t0 + i s, t0 + (i+1) s). */
-  t0: number;
   target: TargetOptions;
   payload: { batch: number; format: BodyFormat; gzip: boolean; eventBytes: number; mix: Partial<Record<EventKind, number>>; seed: number; poolSize: number };
 }
 
 export type ToWorker =
-  | { type: 'phase'; phase: number; model: 'open' | 'closed'; profile: Profile; startAtMs: number; thinkMs: number; drainMs: number }
+  /** t0: epoch ms of the run's t = 0 (set once the threads are ready); interval i covers [t0 + i s, t0 + (i+1) s). */
+  | { type: 'phase'; phase: number; model: 'open' | 'closed'; profile: Profile; startAtMs: number; thinkMs: number; drainMs: number; t0: number }
   | { type: 'stop' }
   | { type: 'close' };
 
@@ -44,7 +43,8 @@ let phase = -1;
 let stop = false;
 let nextBody = data.thread * 7;
 
-const secondOfRun = () => Math.max(0, Math.floor((nowMs() - data.t0) / 1000));
+let t0 = 0;
+const secondOfRun = () => Math.max(0, Math.floor((nowMs() - t0) / 1000));
 /** The second of the run the recorder's counts belong to. */
 let intervalIndex = secondOfRun();
 function flush(): void {
@@ -54,7 +54,7 @@ function flush(): void {
 // Flush just after every whole second of the run (the counts of the second that just ended).
 let ticker: NodeJS.Timeout | undefined;
 function scheduleTick(): void {
-  const wait = 1000 - ((nowMs() - data.t0) % 1000) + 2;
+  const wait = 1000 - ((nowMs() - t0) % 1000) + 2;
   ticker = setTimeout(() => {
     flush();
     scheduleTick();
@@ -70,6 +70,11 @@ function fire(intendedAtMs: number): Promise<void> {
 async function runPhase(message: Extract<ToWorker, { type: 'phase' }>): Promise<void> {
   phase = message.phase;
   stop = false;
+  if (t0 === 0) {
+    t0 = message.t0;
+    intervalIndex = secondOfRun();
+    scheduleTick();
+  }
   const inflight = new Set<Promise<void>>();
   const track = (p: Promise<void>) => {
     inflight.add(p);
@@ -117,9 +122,6 @@ port.on('message', (message: ToWorker) => {
 
 // No top-level await: this module is loaded with require() (see load-worker.cjs).
 target.open().then(
-  () => {
-    scheduleTick();
-    post({ type: 'ready' });
-  },
+  () => post({ type: 'ready' }),
   (error: unknown) => post({ type: 'open-failed', message: (error as Error).message }),
 );

@@ -126,11 +126,14 @@ export function renderSummary(r: BenchReport): string {
   out.push(`machine ${r.machine.hostname} · nproc ${r.machine.nproc} · ${r.machine.cpuModel} · the generator shares these cores with the system under test`);
   out.push(`load ${n1(r.loadSeconds)} s · stop: ${r.stopReason}`);
   out.push('');
+  const closed = r.load.model === 'closed';
   const rows: string[][] = [
-    [`target rate (${unit}/s)`, `${n0(t.meanTargetRate)} mean, ${n0(t.targetRate)} peak`],
+    closed
+      ? ['virtual users (closed model)', `${n0(t.meanTargetRate)} mean, ${n0(t.targetRate)} peak`]
+      : [`target rate (${unit}/s)`, `${n0(t.meanTargetRate)} mean, ${n0(t.targetRate)} peak`],
     [`achieved (${unit}/s ok)`, n0(t.achievedRate)],
     ['events/s acknowledged', n0(t.eventsPerSecond)],
-    ['efficiency (ok / intended)', pct(t.efficiency)],
+    ['efficiency (ok / intended)', closed ? 'n/a (closed model: the rate follows the answers)' : pct(t.efficiency)],
     [`${unit}s intended / sent`, `${n0(t.intended)} / ${n0(t.sent)}`],
     [`${unit}s ok / failed`, `${n0(t.ok)} / ${n0(t.failed)} (${pct(t.errorRate)})`],
     ['events sent / acknowledged', `${n0(t.eventsSent)} / ${n0(t.eventsAcked)}`],

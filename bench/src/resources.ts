@@ -200,6 +200,13 @@ export class ResourceSampler {
     private readonly options: DiscoverOptions & { t0: number; intervalMs?: number },
   ) {}
 
+  /** Moves t = 0 (the load threads became ready); earlier samples get negative times. */
+  setT0(epochMs: number): void {
+    const shift = (epochMs - this.options.t0) / 1000;
+    this.options.t0 = epochMs;
+    for (const s of this.samples) s.t = Math.round((s.t - shift) * 10) / 10;
+  }
+
   start(): void {
     this.roles = discoverProcesses(this.options);
     this.sample();
@@ -241,8 +248,8 @@ export class ResourceSampler {
   summary(): ResourceSummary[] {
     const out: ResourceSummary[] = [];
     for (const role of ROLES) {
-      // The first sample has no CPU delta yet.
-      const values = this.samples.slice(1).map((s) => s.roles[role]).filter((v) => v !== undefined);
+      // The first sample has no CPU delta yet; samples before t = 0 (start-up) are left out.
+      const values = this.samples.slice(1).filter((s) => s.t >= 0).map((s) => s.roles[role]).filter((v) => v !== undefined);
       if (values.length === 0) continue;
       const cpus = values.map((v) => v.cpu);
       out.push({

@@ -38,6 +38,8 @@ export interface FindMaxOptions {
   /** Bisection steps between the last held and the first failed rate. */
   refineSteps: number;
   maxSteps: number;
+  /** A first phase at the start rate that is not judged (connections, JIT, producer batches warm up). */
+  warmupMs: number;
 }
 
 export interface StackTarget {
@@ -137,7 +139,7 @@ export function validateOptions(o: BenchOptions): void {
   checkTarget(o.url, o.allowRemote);
   if (o.findMax) {
     const f = o.findMax;
-    const planned = f.maxSteps * (f.stepMs + f.cooldownMs);
+    const planned = f.warmupMs + f.maxSteps * (f.stepMs + f.cooldownMs);
     checkDuration(Math.min(planned, o.maxDurationMs), o.maxDurationMs, o.allowLong);
     if (f.startRate <= 0 || f.factor <= 1 || f.maxRate < f.startRate) {
       throw new FloodgateError('CONFIG_INVALID', 'find-max needs --start-rate > 0, --factor > 1 and --max-rate ≥ --start-rate');
@@ -171,7 +173,8 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   const outDir = o.outDir ?? path.join(o.stack.floodgateHome, 'bench', runId);
   mkdirSync(outDir, { recursive: true });
   const startedAt = new Date();
-  const t0 = nowMs() + 500;
+  // The run's t = 0, fixed once the load threads are up (until then, resource samples count from here).
+  let t0 = nowMs() + 500;
   const threads = o.model === 'closed' && o.profile ? Math.max(1, Math.min(o.threads, Math.ceil(peakOf(o.profile)))) : o.threads;
   const perThreadConnections = Math.max(1, Math.ceil(o.connections / threads));
   const targetUrl = new URL(o.url);
@@ -181,7 +184,6 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   const workerData: LoadWorkerData[] = Array.from({ length: threads }, (_, thread) => ({
     thread,
     runId,
-    t0,
     target: {
       kind: o.target,
       url: o.url,
@@ -197,7 +199,7 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   }));
 
   const sampler = new ResourceSampler({
-    t0,
+    t0: Date.now() + 500,
     gatewayPort: checkLocal(targetUrl.hostname) ? gatewayPort : undefined,
     floodgateHome: o.stack.floodgateHome,
     kafkaTopic: o.stack.topic,
@@ -239,7 +241,8 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   let lastPrinted = -1;
   const progressTimer = setInterval(() => {
     if (collector.total.eventsSent >= o.maxEvents) stopLoad('max-events');
-    const index = Math.floor((nowMs() - t0) / 1000) - 1;
+    // The second that ended at least 150 ms ago: the load threads have sent its counts by then.
+    const index = Math.floor((nowMs() - t0 - 150) / 1000) - 1;
     if (index < 0 || index === lastPrinted || !currentPhase) return;
     lastPrinted = index;
     const second = collector.seconds.get(index);
@@ -267,6 +270,7 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
       startAtMs,
       thinkMs: o.thinkMs,
       drainMs: o.drainMs,
+      t0,
     }));
     const durationMs = Math.min(profileDurationMs(profile), Math.max(0, nowMs() - startAtMs));
     const intended = o.model === 'open' ? result.intended : collector.phases.get(phase)?.sent ?? 0;
@@ -277,6 +281,8 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   let findMax: FindMaxResult | undefined;
   try {
     await loadThreads.ready();
+    t0 = nowMs() + 200;
+    sampler.setT0(Date.now() + 200);
     if (o.findMax) findMax = await runFindMax(o, o.findMax, runPhase, collector, () => stopping, async () => {
       if (!adminReady || !admin) return;
       const until = Date.now() + 30_000;
@@ -464,6 +470,12 @@ async function runFindMax(
   let refinements = 0;
   let rate = Math.round(f.startRate);
   const startedAt = Date.now();
+  if (f.warmupMs > 0 && !stopped()) {
+    say(`find-max: warm-up, ${fmt(rate)}/s for ${Math.round(f.warmupMs / 1000)} s (not judged)`);
+    await runPhase({ start: rate, stages: [{ durationMs: f.warmupMs, target: rate }] });
+    await new Promise((r) => setTimeout(r, f.cooldownMs));
+    await settle();
+  }
   for (let step = 1; step <= f.maxSteps && !stopped(); step++) {
     if (Date.now() - startedAt + f.stepMs > o.maxDurationMs) break;
     const { phase, intended, durationMs } = await runPhase({ start: rate, stages: [{ durationMs: f.stepMs, target: rate }] });

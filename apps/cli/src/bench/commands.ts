@@ -279,11 +279,12 @@ export function registerBenchCommands(program: Command): void {
     .option('--objective-p99 <duration>', 'latency objective at p99', '100ms')
     .option('--max-error-rate <x>', 'highest error share that holds', '0.01')
     .option('--min-efficiency <x>', 'lowest ok/intended share that holds', '0.97')
-    .option('--refine <n>', 'bisection steps after the first failure', '2')
+    .option('--refine <n>', 'steps after the first failure (bisecting towards the limit)', '3')
+    .option('--warmup <duration>', 'a first phase at the start rate that is not judged', '3s')
     .option('--max-steps <n>', 'at most this many steps', '14')
     .action(
       async (
-        flags: CommonFlags & { startRate: string; factor: string; maxRate: string; step: string; cooldown: string; objectiveP99: string; maxErrorRate: string; minEfficiency: string; refine: string; maxSteps: string },
+        flags: CommonFlags & { startRate: string; factor: string; maxRate: string; step: string; cooldown: string; objectiveP99: string; maxErrorRate: string; minEfficiency: string; refine: string; maxSteps: string; warmup: string },
       ) => {
         if (flags.model === 'closed') throw new Error('find-max steps an arrival rate: use the open model');
         const findMax: FindMaxOptions = {
@@ -297,6 +298,7 @@ export function registerBenchCommands(program: Command): void {
           minEfficiency: Number(flags.minEfficiency),
           refineSteps: int('--refine', flags.refine, 0),
           maxSteps: int('--max-steps', flags.maxSteps),
+          warmupMs: parseDuration(flags.warmup),
         };
         await execute(buildOptions('find-max', flags, { findMax }), flags);
       },
