@@ -31,14 +31,17 @@ export type StartPlan =
 
 /**
  * Where a new owner starts. `committed` is the group's committed offset (null when none), `low`
- * the partition's earliest available offset. A recorded batch that ends before the committed
- * offset was committed already. One that does not is re-formed (pending) or skipped (inserted),
- * which also makes a replay (offsets reset to an earlier point) skip what was already inserted.
+ * and `high` the partition's earliest and next offsets. A recorded batch that ends before the
+ * committed offset was committed already. One that does not is re-formed (pending) or skipped
+ * (inserted), which also makes a replay (offsets reset to an earlier point) skip what was already
+ * inserted. A committed offset or a record beyond the end of the log belongs to an older log (the
+ * topic was deleted and re-created) and is ignored.
  */
-export function planStart(record: BatchRecord | undefined, committed: number | null, low: number): StartPlan {
-  const from = committed === null || committed < low ? low : committed;
+export function planStart(record: BatchRecord | undefined, committed: number | null, low: number, high: number = Number.POSITIVE_INFINITY): StartPlan {
+  const valid = committed !== null && committed >= low && committed <= high ? committed : null;
+  const from = valid ?? low;
   const batch = record?.batch;
-  if (!batch || batch.last < from) return { kind: 'fresh', from };
+  if (!batch || batch.last < from || batch.first >= high) return { kind: 'fresh', from };
   const boundary: BatchBoundary = { first: batch.first, last: batch.last, firstTimestamp: batch.firstTimestamp, rows: batch.rows };
   return batch.state === 'pending'
     ? { kind: 'reform', from: batch.first, batch: boundary }

@@ -12,7 +12,9 @@ export interface PartitionLag {
 
 /** Consumer lag of a group on a topic, per partition, as Kafka sees it (committed vs end). */
 export async function consumerLag(admin: Admin, groupId: string, topic: string): Promise<PartitionLag[]> {
-  const [committed, ends] = await Promise.all([admin.fetchOffsets({ groupId, topics: [topic] }), admin.fetchTopicOffsets(topic)]);
+  // Committed first, end second: the end is then never older than the commit (lag >= 0).
+  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const ends = await admin.fetchTopicOffsets(topic);
   const byPartition = new Map<number, number>();
   for (const p of committed.find((t) => t.topic === topic)?.partitions ?? []) {
     const offset = Number(p.offset);

@@ -13,6 +13,7 @@ import { insertIsolating, type AttemptResult } from './isolate.ts';
 import type { SinkMetrics } from './metrics.ts';
 import { RateMeter } from './rate.ts';
 import { encodeRow, insertBody, unreadableRow, type BufferedRow } from './rows.ts';
+import { SinkBatchTrace, type SinkTraceInfo } from './tracing.ts';
 
 /** Why fetching of a partition is paused; it is paused while any reason holds. */
 export type PauseReason = 'starting' | 'operator' | 'retry' | 'backpressure' | 'draining' | 'lost';
@@ -94,6 +95,8 @@ export interface PartitionActorDeps {
   status: PartitionStatus;
   /** Process-wide totals, kept across rebalances. */
   onFlushed?: (inserted: number, deadLettered: number) => void;
+  /** Names on the spans of a batch with sampled events (tracing.ts). */
+  traceInfo?: SinkTraceInfo;
   now?: () => number;
 }
 
@@ -170,7 +173,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     status.committed = offsets.committed;
     status.endOffset = offsets.high;
     await this.claim();
-    this.plan = planStart(this.record, offsets.committed, offsets.low);
+    this.plan = planStart(this.record, offsets.committed, offsets.low, offsets.high);
     this.nextOffset = this.plan.from;
     this.verifying = this.plan.kind !== 'fresh';
     gate.seek(this.plan.from);
@@ -352,6 +355,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
       rows: n,
     };
     const token = dedupToken(topic, partition, boundary);
+    const trace = SinkBatchTrace.start(rows, { topic, partition, reason, first: boundary.first, last: boundary.last, rows: n }, this.deps.traceInfo);
     if (!recorded) await this.writeBatch({ ...boundary, state: 'pending', at: new Date().toISOString() });
 
     status.state = 'inserting';
@@ -363,7 +367,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     for (const r of insertable) bytes += r.bytes;
     let rejectedCount = 0;
     if (insertable.length > 0) {
-      const result = await insertIsolating(insertable, token, (part, partToken) => this.attemptInsert(part, partToken));
+      const result = await insertIsolating(insertable, token, (part, partToken) => this.attemptInsert(part, partToken, trace));
       rejectedCount = result.rejected.length;
       for (const rejected of result.rejected) {
         letters.push({ message: rejected.row.message, partition, code: rejected.code, reason: rejected.reason });
@@ -384,6 +388,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     this.buffer.splice(0, n);
     for (const r of rows) this.bufferedBytes -= r.bytes;
     const inserted = insertable.length - rejectedCount;
+    trace?.end(bytes, inserted, letters.length);
     status.rowsInserted += inserted;
     status.rate.add(inserted);
     const ms = this.now() - started;
@@ -399,13 +404,16 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
   }
 
   /** Inserts some rows, retrying with backoff while the failure is not the data's fault. */
-  private async attemptInsert(rows: readonly BufferedRow[], token: string): Promise<AttemptResult> {
+  private async attemptInsert(rows: readonly BufferedRow[], token: string, trace?: SinkBatchTrace): Promise<AttemptResult> {
     const { metrics, status, gate, topic } = this.deps;
     const body = insertBody(rows);
+    const span = trace?.startInsert(rows, token);
+    span?.bodyBytes(body.length);
     for (let attempt = 0; ; attempt++) {
       const started = performance.now();
       try {
         const outcome = await this.deps.insert(body, token, this.ctx.signal);
+        span?.succeeded(attempt + 1, outcome.written);
         metrics.insertSeconds.observe(this.labels, (performance.now() - started) / 1000);
         if (outcome.written === 0) metrics.batchesDeduplicated.inc(this.labels);
         if (attempt > 0) this.log.info({ attempts: attempt + 1, token }, 'insert succeeded after retries; resuming');
@@ -414,6 +422,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
         if (this.ctx.signal.aborted) throw error;
         const failure = classifyInsertError(error);
         if (failure.kind === 'reject') {
+          span?.rejected(attempt + 1, failure.code, failure.message);
           return failure.rowHint === undefined
             ? { ok: false, code: failure.code, message: failure.message }
             : { ok: false, code: failure.code, message: failure.message, rowHint: failure.rowHint };
@@ -423,6 +432,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
         status.lastError = errorInfo(`CLICKHOUSE_UNAVAILABLE ${failure.code}`, failure.message);
         gate.pause('retry');
         const delay = backoffDelay(this.deps.retry, attempt);
+        span?.retrying(attempt, failure.code, delay);
         this.log.warn({ code: failure.code, error: failure.message.slice(0, 300), attempt, delayMs: delay, rows: rows.length, token }, 'insert failed; partition paused, retrying');
         await sleep(delay, this.ctx.signal);
       }

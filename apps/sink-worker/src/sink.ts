@@ -235,6 +235,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
           totals.deadLettered += deadLettered;
           totals.rate.add(inserted);
         },
+        traceInfo: { database: config.CLICKHOUSE_DATABASE, table: config.SINK_TABLE, group: config.SINK_GROUP_ID },
       }),
     );
     const slot: Slot = { partition, gate, actor, status };
@@ -315,6 +316,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       onAssignment([]);
       if (!restart) endSink({ reason: 'failed', error });
     });
+    logger.info({ group: config.SINK_GROUP_ID, topic }, 'joining the consumer group');
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });

@@ -39,6 +39,16 @@ describe('planStart: where a new owner of a partition starts', () => {
   });
 });
 
+describe('planStart after the topic was deleted and re-created', () => {
+  it('ignores a committed offset and a record beyond the end of the new log', () => {
+    expect(planStart(record('inserted', 300, 399), 400, 0, 50)).toEqual({ kind: 'fresh', from: 0 });
+    expect(planStart(record('pending', 300, 399), null, 0, 50)).toEqual({ kind: 'fresh', from: 0 });
+  });
+  it('keeps a record inside the new log for the first-message check to judge', () => {
+    expect(planStart(record('pending', 10, 19), null, 0, 50)).toMatchObject({ kind: 'reform', from: 10 });
+  });
+});
+
 describe('verifyFirstMessage', () => {
   const batch = { first: 100, last: 199, firstTimestamp: '1700000000000', rows: 100 };
   it('accepts the recorded first message, and a later one when retention removed it', () => {
