@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Kafka } from 'kafkajs';
+import type { ActorRecord } from '@floodgate/nats';
+import {
+  ControlPlaneProbe,
+  EventProducer,
+  createTopics,
+  deleteTopics,
+  exactlyOnce,
+  freePort,
+  runCli,
+  sinkEnv,
+  stackConfigForTests,
+  startChdbServer,
+  startSink,
+  testClickHouse,
+  testKafka,
+  testNames,
+  waitFor,
+  waitForLagZero,
+  waitForRows,
+  type AppProcess,
+} from './harness.ts';
+
+/**
+ * Done-when #2: ClickHouse unreachable for 10 s during load. The shared ClickHouse stays up (others
+ * test on it): this test runs its own chdb-server, kills it, and starts it again on the same data.
+ */
+describe('sink: ClickHouse unreachable for 10 s under load', () => {
+  const stack = stackConfigForTests();
+  const names = testNames('outage');
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'floodgate-outage-'));
+  let port: number;
+  let env: NodeJS.ProcessEnv;
+  let kafka: Kafka;
+  let clickhouse: ClickHouseClient;
+  let probe: ControlPlaneProbe;
+  let producer: EventProducer;
+  let server: AppProcess | undefined;
+  let sink: AppProcess | undefined;
+
+  beforeAll(async () => {
+    port = await freePort();
+    server = await startChdbServer(names.label, port, dataDir);
+    env = { CLICKHOUSE_URL: `http://127.0.0.1:${port}`, SINK_INSERT_TIMEOUT_MS: '3000' };
+    kafka = testKafka(stack);
+    await createTopics(kafka, [names.topic, names.dlqTopic]);
+    clickhouse = testClickHouse(stack, `http://127.0.0.1:${port}`);
+    probe = await ControlPlaneProbe.open(stack, names);
+    producer = new EventProducer(kafka, names.topic);
+    await producer.connect();
+  });
+
+  afterAll(async () => {
+    await producer?.disconnect().catch(() => {});
+    await sink?.stop();
+    await probe?.close().catch(() => {});
+    await clickhouse?.close();
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    if (kafka) await deleteTopics(kafka, [names.topic, names.dlqTopic]);
+  });
+
+  it('pauses the partitions, retries, resumes, and loses or duplicates nothing', async () => {
+    sink = await startSink(names, env);
+    producer.startSteady(1000);
+    await waitForRows(clickhouse, names.database, 1000, 30_000);
+
+    // ClickHouse goes away (killed: an insert in flight may have landed without its answer).
+    server!.child.kill('SIGKILL');
+    await server!.exited;
+    const downAt = Date.now();
+
+    // While it is down: every partition is paused for `retry` and shows the error, in `floodgate status`.
+    const during = await waitFor(
+      async () => {
+        const { stdout } = await runCli(['status', '--json'], sinkEnv(names, env));
+        const status = JSON.parse(stdout) as { processes: Array<{ actors: ActorRecord[] }> };
+        const actors = status.processes.flatMap((p) => p.actors);
+        return actors.length === 6 && actors.every((a) => a.pausedFor.includes('retry') && a.lastError?.code.startsWith('CLICKHOUSE_UNAVAILABLE')) ? actors : undefined;
+      },
+      { timeoutMs: 8000, intervalMs: 500, description: 'all six partitions paused for retry in floodgate status' },
+    );
+    expect(during.map((a) => a.state)).toEqual(new Array(6).fill('retrying'));
+
+    // Back after 10 s, on the same data.
+    await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - downAt))));
+    server = await startChdbServer(names.label, port, dataDir);
+    await new Promise((r) => setTimeout(r, 3000));
+    await producer.stopSteady();
+
+    const produced = producer.ids;
+    await waitForLagZero(kafka, names, 60_000);
+    await waitForRows(clickhouse, names.database, produced.length, 30_000);
+    expect(await exactlyOnce(clickhouse, names.database, produced)).toEqual({ rows: produced.length, distinct: produced.length, missing: 0, extra: 0 });
+
+    // Resumed: no partition paused any more, and the retries were counted.
+    const after = await waitFor(
+      async () => {
+        const view = await probe.members();
+        return view.actors.length === 6 && view.actors.every((a) => a.pausedFor.length === 0) ? view : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 250, description: 'every partition resumed' },
+    );
+    const adminPort = after.processes[0]!.adminPort;
+    const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    const retries = [...metrics.matchAll(/^floodgate_sink_insert_retries_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(retries).toBeGreaterThan(0);
+    expect(metrics).toMatch(new RegExp(`^floodgate_sink_partition_lag\\{topic="${names.topic}",partition="0"\\} 0$`, 'm'));
+    process.stdout.write(`outage test: ${produced.length} events, ${retries} insert retries during the 10 s outage\n`);
+  });
+});

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Kafka } from 'kafkajs';
+import {
+  ControlPlaneProbe,
+  EventProducer,
+  createTopics,
+  deleteTopics,
+  exactlyOnce,
+  stackConfigForTests,
+  startSupervisor,
+  testClickHouse,
+  testKafka,
+  testNames,
+  waitFor,
+  waitForLagZero,
+  waitForRows,
+  type AppProcess,
+} from './harness.ts';
+
+/**
+ * Done-when #1: 3 sink processes share 6 partitions under steady load; one of them is killed with
+ * SIGKILL in the middle of its batches 5 times (the supervisor restarts it); at the end ClickHouse
+ * holds exactly the produced events, each once.
+ */
+describe('sink: SIGKILL of a sink process, five times, under load', () => {
+  const stack = stackConfigForTests();
+  const names = testNames('crash');
+  let kafka: Kafka;
+  let clickhouse: ClickHouseClient;
+  let probe: ControlPlaneProbe;
+  let producer: EventProducer;
+  let supervisor: AppProcess | undefined;
+
+  beforeAll(async () => {
+    kafka = testKafka(stack);
+    await createTopics(kafka, [names.topic, names.dlqTopic]);
+    clickhouse = testClickHouse(stack);
+    probe = await ControlPlaneProbe.open(stack, names);
+    producer = new EventProducer(kafka, names.topic);
+    await producer.connect();
+  });
+
+  afterAll(async () => {
+    await producer?.disconnect().catch(() => {});
+    await supervisor?.stop();
+    await probe?.close().catch(() => {});
+    await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${names.database}` }).catch(() => {});
+    await clickhouse?.close();
+    if (kafka) await deleteTopics(kafka, [names.topic, names.dlqTopic]);
+  });
+
+  it('lands every produced event exactly once', async () => {
+    // Batches of ~200 ms per partition, so a kill almost always lands with batches in flight.
+    supervisor = await startSupervisor(names, 3, { SINK_FLUSH_MAX_AGE_MS: '200' });
+    await probe.waitForOwners(3);
+    producer.startSteady(2000);
+
+    const killed: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      await new Promise((r) => setTimeout(r, 1500));
+      // The victim: the process with the most buffered rows right now (a batch is being formed or inserted).
+      const view = await probe.members();
+      const buffered = new Map<string, number>();
+      for (const a of view.actors) buffered.set(a.process, (buffered.get(a.process) ?? 0) + a.bufferedRows);
+      const victim = [...view.processes].sort((a, b) => (buffered.get(b.id) ?? 0) - (buffered.get(a.id) ?? 0))[0]!;
+      process.kill(victim.pid, 'SIGKILL');
+      killed.push(victim.pid);
+      // The supervisor replaces it, and the three processes own all six partitions again.
+      await waitFor(
+        async () => {
+          const now = await probe.members();
+          const sup = now.supervisors[0];
+          return sup && sup.workers.length === 3 && sup.workers.every((w) => w.pid !== null && !killed.includes(w.pid)) && now.processes.every((p) => !killed.includes(p.pid));
+        },
+        { timeoutMs: 30_000, intervalMs: 250, description: `the supervisor to replace sink process ${victim.pid}` },
+      );
+      await probe.waitForOwners(3, 6, 45_000);
+    }
+    await producer.stopSteady();
+
+    const produced = producer.ids;
+    expect(produced.length).toBeGreaterThan(10_000);
+    await waitForRows(clickhouse, names.database, produced.length, 90_000);
+    await waitForLagZero(kafka, names);
+    const totals = await exactlyOnce(clickhouse, names.database, produced);
+    expect(totals).toEqual({ rows: produced.length, distinct: produced.length, missing: 0, extra: 0 });
+
+    const restarts = supervisor.count((e) => e.msg === 'sink process exited unexpectedly; restarting');
+    expect(restarts).toBe(5);
+    const reformed = supervisor.count((e) => e.msg === 're-forming the recorded batch');
+    const skipped = supervisor.count((e) => e.msg === 'recorded batch was inserted; committing past it');
+    process.stdout.write(
+      `crash test: ${produced.length} events, 5 SIGKILLs (pids ${killed.join(', ')}), ${reformed} batches re-formed and ${skipped} skipped by the next owner\n`,
+    );
+  });
+});
