@@ -57,6 +57,8 @@ export const gatewaySchema = stackSchema
     WS_MAX_UNACKED: env.int(64, 1, 100_000),
     /** Bytes buffered towards a slow reader: past a quarter of it the connection is throttled, past it closed. */
     WS_MAX_BUFFERED_BYTES: env.int(1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
+    /** A reader throttled (behind on its acks) this long is closed with 4008. */
+    WS_SLOW_READER_CLOSE_MS: env.int(10_000, 100, 600_000),
     /** A connection silent this long is closed; pings are sent before that. */
     WS_IDLE_TIMEOUT_SEC: env.int(60, 8, 960),
 

@@ -3,11 +3,15 @@ import { errorBody, httpStatusOf, type FloodgateErrorCode } from '@floodgate/err
 import { DEFAULT_EVENT_LIMITS, FORMAT_OF_CONTENT_TYPE } from '@floodgate/event-model';
 import type { Logger } from '@floodgate/logging';
 import { CONTENT_ENCODINGS, INGEST_WORKER_FILE, KIND_CODE, type ContentEncoding, type IngestReply, type IngestWorkerData } from '@floodgate/ingest-worker';
+import { clickhouseUrl } from '@floodgate/config';
+import { TraceDecision, flushWorkerTelemetry } from '@floodgate/telemetry';
+import type { Tracing } from '@floodgate/telemetry/sdk';
 import { uws, type HttpResponse, type us_listen_socket, type WebSocket } from './uws.ts';
 import { Microbatcher } from './microbatcher.ts';
 import { ApiKeyStore, loadApiKeysFile, parseApiKeysVariable, presentedKey, type ApiKey } from './auth.ts';
 import { RateLimiter, retryAfterSeconds, type RateLimits } from './rate-limit.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
+import { abortRequestTrace, endRequestTrace, startRequestTrace, type RequestTrace } from './request-trace.ts';
 import type { GatewayConfig } from './config.ts';
 
 const STATUS_LINE: Record<number, string> = {
@@ -54,10 +58,17 @@ interface StreamState {
   unacked: number;
   /** Messages held back while the client reads too slowly. */
   held: Buffer[];
+  /** When the connection was last found throttled (0: it is not). */
+  throttledSince: number;
   closed: boolean;
 }
 
-export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
+/**
+ * `tracing`: this process's OpenTelemetry set-up (docs/tracing.md); without it nothing is traced and
+ * no trace context is passed on.
+ */
+export function createGateway(config: GatewayConfig, logger: Logger, tracing?: Tracing): Gateway {
+  const flushChannel = `floodgate-telemetry-${process.pid}`;
   const workerData: IngestWorkerData = {
     kafkaBrokers: config.KAFKA_BROKERS,
     topic: config.KAFKA_TOPIC,
@@ -70,6 +81,14 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       maxEventBytes: config.MAX_EVENT_BYTES,
       maxDepth: config.MAX_NESTING_DEPTH,
     },
+    ...(tracing
+      ? {
+          telemetry: {
+            spanStore: { url: clickhouseUrl(config), username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, database: config.CLICKHOUSE_DATABASE },
+            flushChannel,
+          },
+        }
+      : {}),
   };
   const pool = new Piscina({
     filename: INGEST_WORKER_FILE,
@@ -108,6 +127,7 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
   });
 
   let listenSocket: us_listen_socket | undefined;
+  let boundPort = config.GATEWAY_PORT;
   let closing = false;
   /** HTTP requests read or being answered; shutdown waits for them. */
   let inProgress = 0;
@@ -159,20 +179,59 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     const key = authenticate(req.getHeader('authorization'), req.getHeader('x-api-key'), '');
 
     if (closing) return sendError(res, route, started, 'OVERLOADED', 'the gateway is shutting down; retry');
+    // Tracing: one header read and, without a client traceparent, one random draw; a span only
+    // for a sampled request (docs/tracing.md).
+    let requestTrace: RequestTrace | undefined;
+    let traceparent: string | undefined;
+    if (tracing !== undefined) {
+      const clientTraceparent = req.getHeader('traceparent');
+      const decision = tracing.decide(clientTraceparent);
+      if (decision === TraceDecision.SAMPLE) {
+        requestTrace = startRequestTrace(
+          tracing,
+          clientTraceparent,
+          {
+            route,
+            method: 'POST',
+            host: config.GATEWAY_HOST,
+            port: boundPort,
+            clientAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+            userAgent: req.getHeader('user-agent'),
+            bodyBytes: declaredLength,
+          },
+          started,
+        );
+        traceparent = requestTrace.traceparent;
+      } else if (decision === TraceDecision.PROPAGATE) {
+        traceparent = clientTraceparent.trim();
+      }
+    }
     inProgress++;
     let done = false;
+    /** Body bytes read so far. */
+    let size = 0;
     const finish = () => {
       if (!done) {
         done = true;
         inProgress--;
       }
     };
+    const endTrace = (status: number, code: string | undefined, body?: string) => {
+      if (requestTrace === undefined) return;
+      endRequestTrace(requestTrace, status, code, key?.tenant, body, size);
+      requestTrace = undefined;
+    };
     res.onAborted(() => {
       aborted = true;
       finish();
+      if (requestTrace !== undefined) {
+        abortRequestTrace(requestTrace);
+        requestTrace = undefined;
+      }
     });
     const reject = (code: FloodgateErrorCode, message: string, headers?: Record<string, string>) => {
       finish();
+      endTrace(httpStatusOf(code), code);
       sendError(res, route, started, code, message, headers);
     };
     if (!key) return reject('UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key> or X-API-Key)');
@@ -192,7 +251,6 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     }
 
     const chunks: Buffer[] = [];
-    let size = 0;
     let tooLarge = false;
     res.onData((chunk, isLast) => {
       if (tooLarge) return;
@@ -212,11 +270,13 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
         receivedAtMs,
         kind: KIND_CODE[format],
         encoding,
+        traceparent,
         reply: (reply: IngestReply) => {
           limiter.chargeEvents(key.id, limits, reply.accepted);
           if (reply.accepted > 0) metrics.eventsAccepted.inc(reply.accepted);
           observe(route, reply.status, started, reply.code);
           finish();
+          endTrace(reply.status, reply.code, reply.body);
           if (aborted) return;
           send(res, reply.status, reply.body, reply.status === 503 ? overloadRetryAfter() : undefined);
         },
@@ -251,22 +311,35 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       return wsSend(ws, JSON.stringify({ nack: seqOf(body), error: { code: 'RATE_LIMITED', message: 'over this key\'s rate limit', retry_after: Number(retryAfterSeconds(wait)) } }));
     }
     state.unacked++;
+    // A WebSocket message has no headers: it starts a trace by the sampling ratio only.
+    let requestTrace: RequestTrace | undefined;
+    if (tracing !== undefined && tracing.decide('') === TraceDecision.SAMPLE) {
+      requestTrace = startRequestTrace(
+        tracing,
+        '',
+        { route, method: 'WS', host: config.GATEWAY_HOST, port: boundPort, clientAddress: '', userAgent: '', bodyBytes: body.length },
+        started,
+      );
+    }
     const queued = batcher.submit({
       body,
       tenant: state.key.tenant,
       receivedAtMs: Date.now(),
       kind: KIND_CODE.ws,
       encoding: 0,
+      traceparent: requestTrace?.traceparent,
       reply: (reply) => {
         state.unacked--;
         limiter.chargeEvents(state.key.id, limits, reply.accepted);
         if (reply.accepted > 0) metrics.eventsAccepted.inc(reply.accepted);
         observe(route, reply.status, started, reply.code);
+        if (requestTrace !== undefined) endRequestTrace(requestTrace, reply.status, reply.code, state.key.tenant, reply.body);
         ws.cork(() => wsSend(ws, reply.body));
         releaseHeld(ws);
       },
     });
     if (!queued) {
+      if (requestTrace !== undefined) endRequestTrace(requestTrace, 503, 'OVERLOADED', state.key.tenant);
       state.unacked--;
       observe(route, 503, started, 'OVERLOADED');
       wsSend(ws, JSON.stringify({ nack: seqOf(body), error: { code: 'OVERLOADED', message: 'too many requests in flight; retry later' } }));
@@ -279,7 +352,23 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     while (!state.closed && state.held.length > 0 && ws.getBufferedAmount() <= config.WS_MAX_BUFFERED_BYTES / 4) {
       wsHandle(ws, state.held.shift()!);
     }
+    if (state.held.length === 0) state.throttledSince = 0;
   }
+
+  // A reader that stays behind (its buffer over the bound, or its messages held) for
+  // WS_SLOW_READER_CLOSE_MS is closed even if it sends nothing more.
+  const slowReaderSweep = setInterval(() => {
+    const now = Date.now();
+    for (const ws of streams) {
+      const state = ws.getUserData();
+      if (state.closed) continue;
+      const behind = state.held.length > 0 || ws.getBufferedAmount() > config.WS_MAX_BUFFERED_BYTES / 4;
+      if (!behind) state.throttledSince = 0;
+      else if (state.throttledSince === 0) state.throttledSince = now;
+      else if (now - state.throttledSince > config.WS_SLOW_READER_CLOSE_MS) closeSlowReader(ws);
+    }
+  }, 500);
+  slowReaderSweep.unref();
 
   app.ws<StreamState>('/v1/stream', {
     // Messages up to 4x the limit are read and nacked (the connection stays); beyond that uWS drops
@@ -295,7 +384,7 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       if (closing) return sendError(res, '/v1/stream', started, 'OVERLOADED', 'the gateway is shutting down; retry');
       if (!key) return sendError(res, '/v1/stream', started, 'UNAUTHORIZED', 'a valid API key is required (Authorization header, X-API-Key or ?api_key=)');
       res.upgrade<StreamState>(
-        { key, unacked: 0, held: [], closed: false },
+        { key, unacked: 0, held: [], throttledSince: 0, closed: false },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
@@ -319,6 +408,7 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       // that keeps sending while throttled, past the unacknowledged bound, is closed.
       if (ws.getBufferedAmount() > config.WS_MAX_BUFFERED_BYTES / 4 || state.held.length > 0) {
         if (state.held.length >= config.WS_MAX_UNACKED) return closeSlowReader(ws);
+        if (state.held.length === 0) state.throttledSince = Date.now();
         state.held.push(body);
         return;
       }
@@ -360,7 +450,8 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
             return;
           }
           listenSocket = socket;
-          resolve({ port: uws.us_socket_local_port(socket) });
+          boundPort = uws.us_socket_local_port(socket);
+          resolve({ port: boundPort });
         });
       });
     },
@@ -383,7 +474,10 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       if (inProgress > 0 || batcher.pendingRequests > 0) {
         logger.warn({ inProgress, pending: batcher.pendingRequests }, 'shutdown timeout with requests in flight');
       }
+      clearInterval(slowReaderSweep);
       for (const ws of streams) ws.end(WS_CLOSE.GOING_AWAY, 'server shutting down');
+      // piscina terminates its threads: have them export the spans they hold first.
+      if (tracing?.recording) await flushWorkerTelemetry(flushChannel, pool.threads.length, 2000);
       await pool.destroy();
     },
   };

@@ -6,9 +6,13 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
-import { loadConfig } from '@floodgate/config';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { clickhouseUrl, loadConfig } from '@floodgate/config';
+import { createClickHouse } from '@floodgate/clickhouse';
 import { createLogger } from '@floodgate/logging';
 import { createKafka, ensureTopics } from '@floodgate/kafka';
+import { TraceStore } from '@floodgate/telemetry';
+import { setupTracing, telemetrySettings } from '@floodgate/telemetry/sdk';
 import { gatewaySchema, type GatewayConfig } from './config.ts';
 import { createGateway } from './gateway.ts';
 import { createAdminServer } from './admin.ts';
@@ -21,7 +25,12 @@ const STATE_INTERVAL_MS = 1000;
 
 async function runGatewayProcess(config: GatewayConfig): Promise<void> {
   const logger = createLogger('gateway').child({ worker: cluster.worker?.id });
-  const gateway = createGateway(config, logger);
+  const tracing = setupTracing({
+    defaultServiceName: 'floodgate-gateway',
+    spanStore: { url: clickhouseUrl(config), username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, database: config.CLICKHOUSE_DATABASE },
+    logger,
+  });
+  const gateway = createGateway(config, logger, tracing);
   // Constructing one installs prom-client's IPC listener that answers the primary's scrapes.
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([gateway.metrics.registry]);
@@ -34,13 +43,16 @@ async function runGatewayProcess(config: GatewayConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
-    gateway.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'gateway process shutdown failed');
-        process.exit(1);
-      },
-    );
+    gateway
+      .close()
+      .then(() => tracing.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'gateway process shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -48,6 +60,11 @@ async function runGatewayProcess(config: GatewayConfig): Promise<void> {
 
 async function runPrimary(config: GatewayConfig): Promise<void> {
   const logger = createLogger('gateway').child({ role: 'primary' });
+  // A bad OTEL_* value stops the gateway here, once, rather than crash-looping its processes.
+  const telemetry = telemetrySettings();
+  if (telemetry.exporters.length > 0 && !telemetry.disabled) {
+    logger.info({ sampler: telemetry.sampler, ratio: telemetry.ratio, exporters: telemetry.exporters }, 'tracing on');
+  }
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-gateway', logger });
   await ensureTopics(kafka, [
     { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
@@ -128,6 +145,7 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
       };
     },
     metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+    traces: traceQueries(config),
   });
   const { port: adminPort } = await adminServer.listen();
 
@@ -156,6 +174,21 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** The /ui/traces page reads the span store; its ClickHouse client is made on first use. */
+function traceQueries(config: GatewayConfig) {
+  let store: TraceStore | undefined;
+  let client: ClickHouseClient | undefined;
+  const get = () => {
+    client ??= createClickHouse({ url: clickhouseUrl(config), username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, database: 'default', requestTimeoutMs: 10_000 });
+    store ??= new TraceStore({ client, database: config.CLICKHOUSE_DATABASE });
+    return store;
+  };
+  return {
+    journey: (id: string) => get().journey(id),
+    list: (options: { sinceSeconds: number; limit: number; order: 'slowest' | 'recent' }) => get().list(options),
+  };
 }
 
 const config = loadConfig(gatewaySchema);

@@ -10,6 +10,8 @@ export interface PendingRequest {
   kind: number;
   /** Index into CONTENT_ENCODINGS. */
   encoding: number;
+  /** W3C traceparent passed on to the worker (a sampled request's span, or a client's unsampled header). */
+  traceparent: string | undefined;
   reply: (reply: IngestReply) => void;
 }
 
@@ -103,6 +105,8 @@ export class Microbatcher {
     const kinds = new Uint8Array(n);
     const encodings = new Uint8Array(n);
     const tenants: string[] = new Array(n);
+    // Only when some request carries a trace context: an untraced micro-batch carries nothing extra.
+    let traceparents: string[] | undefined;
     let at = 0;
     for (let i = 0; i < n; i++) {
       const r = requests[i]!;
@@ -113,9 +117,11 @@ export class Microbatcher {
       receivedAtMs[i] = r.receivedAtMs;
       kinds[i] = r.kind;
       encodings[i] = r.encoding;
+      if (r.traceparent !== undefined) (traceparents ??= new Array<string>(n).fill(''))[i] = r.traceparent;
     }
     offsets[n] = at;
     const task: IngestTask = { bodies, offsets, tenants, receivedAtMs, kinds, encodings };
+    if (traceparents !== undefined) task.traceparents = traceparents;
     this.pool
       .run(task, { transferList: [bodies, offsets.buffer, receivedAtMs.buffer, kinds.buffer, encodings.buffer] })
       .then(

@@ -38,6 +38,7 @@ describe('gateway WebSocket stream', () => {
         WS_MAX_MESSAGE_BYTES: String(64 * 1024),
         WS_MAX_BUFFERED_BYTES: String(64 * 1024),
         WS_MAX_UNACKED: '16',
+        WS_SLOW_READER_CLOSE_MS: '3000',
       },
       onLogLine: (app, line) => {
         if (/"level":"(error|fatal)"/.test(line)) process.stderr.write(`[${app}] ${line}\n`);
@@ -148,24 +149,41 @@ describe('gateway WebSocket stream', () => {
   });
 
   it('throttles, then closes with 4008, a client that never reads its acks', async () => {
+    // A new connection per scrape: no race with the admin server's keep-alive timeout.
+    const scrape = async () => (await fetch(`${pipeline.adminUrl}/metrics`, { headers: { connection: 'close' } })).text();
+    const answeredStreamMessages = (metrics: string) =>
+      [...metrics.matchAll(/floodgate_gateway_requests_total\{route="\/v1\/stream",status="\d+"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    const slowReaderClosed = (metrics: string) => /floodgate_gateway_websocket_closed_by_server_total\{reason="slow_reader"\} [1-9]/.test(metrics);
+
     const ws = await connect(false);
     const closed = closeCode(ws);
-    // Stop reading: acks pile up in the kernel, then in the gateway's buffer.
+    // Stop reading: acks pile up in the kernel's buffers, then in the gateway's.
     (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const baseline = answeredStreamMessages(await scrape());
     const longId = (seq: number, i: number) => `slow-${seq}-${i}-`.padEnd(120, 'x');
-    const slowClosed = async () => {
-      const metrics = await (await fetch(`${pipeline.adminUrl}/metrics`)).text();
-      return /floodgate_gateway_websocket_closed_by_server_total\{reason="slow_reader"\} [1-9]/.test(metrics);
-    };
     let seq = 0;
-    for (; seq < 600 && !(seq % 20 === 0 && (await slowClosed())); seq++) {
-      ws.send(JSON.stringify({ seq, events: Array.from({ length: 200 }, (_, i) => ({ type: 'ws-slow', id: longId(seq, i) })) }));
-      // Paced so the acks are earned (not nacked for too many unacknowledged messages).
-      await new Promise((r) => setTimeout(r, 15));
+    let metrics = await scrape();
+    // Each ack is ~37 KB. The client keeps at most 8 messages unanswered (seen on the gateway's
+    // own counters, since it reads nothing), so every message is processed and acked until the
+    // buffers fill; then the gateway holds its messages and closes the connection, because it
+    // keeps sending while throttled or because it stays throttled for WS_SLOW_READER_CLOSE_MS.
+    while (seq < 600 && !slowReaderClosed(metrics)) {
+      if (seq - (answeredStreamMessages(metrics) - baseline) < 8 || (await isThrottled())) {
+        ws.send(JSON.stringify({ seq, events: Array.from({ length: 300 }, (_, i) => ({ type: 'ws-slow', id: longId(seq, i) })) }));
+        seq++;
+      } else {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      metrics = await scrape();
     }
-    await waitFor(slowClosed, { timeoutMs: 20_000, intervalMs: 200, description: 'the gateway to close the slow reader' });
+    async function isThrottled(): Promise<boolean> {
+      // Answers stopped moving for a while: the gateway is holding our messages.
+      const before = answeredStreamMessages(metrics);
+      await new Promise((r) => setTimeout(r, 300));
+      return answeredStreamMessages(await scrape()) === before;
+    }
+    expect(slowReaderClosed(metrics)).toBe(true);
     (ws as unknown as { _socket: { resume(): void } })._socket.resume();
     expect(await closed).toBe(4008);
-    expect(seq).toBeLessThan(600);
   });
 });
