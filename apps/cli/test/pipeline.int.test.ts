@@ -25,6 +25,7 @@ describe('pipeline: HTTP to ClickHouse', () => {
         CLICKHOUSE_DATABASE: database,
         GATEWAY_PORT: String(await freePort()),
         ADMIN_PORT: '0',
+        SINK_ADMIN_PORT: '0',
         GATEWAY_PROCESSES: '2',
         FLOODGATE_API_KEYS: `default:${API_KEY}`,
       },

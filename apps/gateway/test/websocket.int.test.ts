@@ -33,6 +33,7 @@ describe('gateway WebSocket stream', () => {
         CLICKHOUSE_DATABASE: database,
         GATEWAY_PORT: String(await freePort()),
         ADMIN_PORT: '0',
+        SINK_ADMIN_PORT: '0',
         GATEWAY_PROCESSES: '2',
         FLOODGATE_API_KEYS: `ws-tenant:${KEY}`,
         WS_MAX_MESSAGE_BYTES: String(64 * 1024),
