@@ -103,10 +103,88 @@ export const MIGRATIONS: readonly Migration[] = [
       ORDER BY run_id`,
     ],
   },
+  // Versions 30..39: the trace store (libs/telemetry, docs/tracing.md).
+  {
+    version: 30,
+    name: 'trace store: otel_traces and its trace id lookup',
+    // The OpenTelemetry Collector ClickHouse exporter's traces schema, column for column, so
+    // Grafana's ClickHouse data source (and any tool made for that exporter) reads it as is. Spans
+    // are diagnostics: they expire after 72 hours, whole daily parts at a time. The lookup table
+    // and view are the collector's too: where a trace id starts and ends, to bound the time range
+    // of a trace query.
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.otel_traces (
+        Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+        TraceId String CODEC(ZSTD(1)),
+        SpanId String CODEC(ZSTD(1)),
+        ParentSpanId String CODEC(ZSTD(1)),
+        TraceState String CODEC(ZSTD(1)),
+        SpanName LowCardinality(String) CODEC(ZSTD(1)),
+        SpanKind LowCardinality(String) CODEC(ZSTD(1)),
+        ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+        ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        ScopeName String CODEC(ZSTD(1)),
+        ScopeVersion String CODEC(ZSTD(1)),
+        SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        Duration UInt64 CODEC(T64, ZSTD(1)),
+        StatusCode LowCardinality(String) CODEC(ZSTD(1)),
+        StatusMessage String CODEC(ZSTD(1)),
+        Events Nested (
+          Timestamp DateTime64(9),
+          Name LowCardinality(String),
+          Attributes Map(LowCardinality(String), String)
+        ) CODEC(ZSTD(1)),
+        Links Nested (
+          TraceId String,
+          SpanId String,
+          TraceState String,
+          Attributes Map(LowCardinality(String), String)
+        ) CODEC(ZSTD(1)),
+        ResourceAttributeItems Array(String) ALIAS arrayMap(kv -> concat(kv.1, '=', kv.2), CAST(ResourceAttributes, 'Array(Tuple(String, String))')),
+        SpanAttributeItems Array(String) ALIAS arrayMap(kv -> concat(kv.1, '=', kv.2), CAST(SpanAttributes, 'Array(Tuple(String, String))')),
+        INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+        INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX idx_duration Duration TYPE minmax GRANULARITY 1,
+        INDEX idx_lower_span_name lower(SpanName) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8
+      )
+      ENGINE = MergeTree
+      PARTITION BY toDate(Timestamp)
+      PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
+      ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)
+      TTL toDateTime(Timestamp) + toIntervalHour(72)
+      SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`,
+      `CREATE TABLE IF NOT EXISTS {db}.otel_traces_trace_id_ts (
+        TraceId String CODEC(ZSTD(1)),
+        Start SimpleAggregateFunction(min, DateTime) CODEC(ZSTD(1)),
+        End SimpleAggregateFunction(max, DateTime) CODEC(ZSTD(1))
+      )
+      ENGINE = AggregatingMergeTree
+      PARTITION BY toStartOfWeek(Start)
+      ORDER BY (TraceId)
+      TTL toDateTime(Start) + toIntervalHour(72)
+      SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.otel_traces_trace_id_ts_mv TO {db}.otel_traces_trace_id_ts AS
+        SELECT TraceId, min(Timestamp) AS Start, max(Timestamp) AS End
+        FROM {db}.otel_traces
+        WHERE TraceId != ''
+        GROUP BY TraceId`,
+    ],
+  },
 ];
 
+export interface MigrateOptions {
+  /**
+   * Apply only the migrations with versions in this range (inclusive), e.g. [30, 39]: the trace
+   * store creates its own tables from processes that have no business applying the others.
+   */
+  versions?: readonly [number, number];
+}
+
 /** Creates the database and applies every migration not yet recorded. Safe to run on every start. */
-export async function migrate(client: ClickHouseClient, database: string): Promise<number[]> {
+export async function migrate(client: ClickHouseClient, database: string, options: MigrateOptions = {}): Promise<number[]> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations (
@@ -119,8 +197,9 @@ export async function migrate(client: ClickHouseClient, database: string): Promi
   });
   const applied = new Set((await result.json<{ version: number }>()).map((r) => Number(r.version)));
   const newlyApplied: number[] = [];
+  const [from, to] = options.versions ?? [0, Number.MAX_SAFE_INTEGER];
   for (const migration of MIGRATIONS) {
-    if (applied.has(migration.version)) continue;
+    if (applied.has(migration.version) || migration.version < from || migration.version > to) continue;
     for (const statement of migration.statements) {
       await client.command({ query: statement.replaceAll('{db}', database) });
     }
