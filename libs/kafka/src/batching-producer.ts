@@ -1,4 +1,4 @@
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import { FloodgateError } from '@floodgate/errors';
 
 export interface BatchingProducerOptions {
@@ -14,7 +14,7 @@ export interface BatchingProducerOptions {
 interface PendingSend {
   messages: Message[];
   bytes: number;
-  resolve: () => void;
+  resolve: (metadata: RecordMetadata[]) => void;
   reject: (error: unknown) => void;
 }
 
@@ -56,11 +56,14 @@ export class BatchingProducer {
     await this.producer.disconnect();
   }
 
-  /** Resolves once Kafka acknowledged every message (acks=all). */
-  send(messages: Message[]): Promise<void> {
+  /**
+   * Resolves once Kafka acknowledged every message (acks=all), with the metadata of the produce
+   * request that carried them (partitions and base offsets; it may carry other sends' messages too).
+   */
+  send(messages: Message[]): Promise<RecordMetadata[]> {
     let bytes = 0;
     for (const m of messages) bytes += m.value ? (m.value as Buffer | string).length : 0;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
       this.queue.push({ messages, bytes, resolve, reject });
       if (!this.inFlight) void this.flush();
     });
@@ -78,8 +81,8 @@ export class BatchingProducer {
       }
       const messages = batch.length === 1 ? batch[0]!.messages : batch.flatMap((p) => p.messages);
       try {
-        await this.sendWithTimeout(messages);
-        for (const p of batch) p.resolve();
+        const metadata = await this.sendWithTimeout(messages);
+        for (const p of batch) p.resolve(metadata);
       } catch (cause) {
         const error = new FloodgateError('KAFKA_UNAVAILABLE', `Kafka did not acknowledge ${messages.length} events: ${(cause as Error).message}`, {
           cause,
@@ -92,7 +95,7 @@ export class BatchingProducer {
     this.inFlight = false;
   }
 
-  private sendWithTimeout(messages: Message[]): Promise<unknown> {
+  private sendWithTimeout(messages: Message[]): Promise<RecordMetadata[]> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no acknowledgement within ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
