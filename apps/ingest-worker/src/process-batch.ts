@@ -1,12 +1,13 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
-import type { Message } from 'kafkajs';
+import type { Message, RecordMetadata } from 'kafkajs';
 import { errorBody, httpStatusOf, isFloodgateError, type FloodgateErrorCode } from '@floodgate/errors';
 import { normaliseItems, parseEvents, parseItems, partitionKeyOf, type BodyFormat, type NormalisedEvent, type ParseOutcome } from '@floodgate/event-model';
 import { CONTENT_ENCODINGS, REQUEST_KINDS, type IngestReply, type IngestResult, type IngestTask, type IngestWorkerData } from './task.ts';
+import { BatchTrace } from './tracing.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-type Settings = Pick<IngestWorkerData, 'limits' | 'maxDecompressedBytes'>;
+type Settings = Pick<IngestWorkerData, 'limits' | 'maxDecompressedBytes'> & Partial<Pick<IngestWorkerData, 'topic'>>;
 
 interface Accepted {
   events: NormalisedEvent[];
@@ -84,15 +85,14 @@ export function parseRequest(
   return seq === undefined || seq === null ? { events: outcome.events, values: outcome.values } : { events: outcome.events, values: outcome.values, seq };
 }
 
-export function toKafkaMessage(event: NormalisedEvent, value: string): Message {
-  return {
-    key: partitionKeyOf(event),
-    value,
-    headers: { 'event-id': event.id, 'received-at': event.received_at },
-  };
+export function toKafkaMessage(event: NormalisedEvent, value: string, traceparent?: string): Message {
+  const headers: NonNullable<Message['headers']> = { 'event-id': event.id, 'received-at': event.received_at };
+  if (traceparent) headers.traceparent = traceparent;
+  return { key: partitionKeyOf(event), value, headers };
 }
 
-export type SendToKafka = (messages: Message[]) => Promise<void>;
+/** Resolves once Kafka acknowledged the messages, with the produce request's metadata when known. */
+export type SendToKafka = (messages: Message[]) => Promise<void | RecordMetadata[]>;
 
 function acceptedReply(accepted: Accepted): IngestReply {
   const ids = accepted.events.map((e) => e.id);
@@ -112,6 +112,9 @@ export async function processBatch(task: IngestTask, settings: Settings, send: S
   const replies: IngestReply[] = new Array(requests);
   const messages: Message[] = [];
   const accepted: (Accepted | undefined)[] = new Array(requests);
+  const traceparents = task.traceparents;
+  const batchTrace = BatchTrace.start(traceparents, task.bodies.byteLength);
+  let rejected = 0;
   for (let i = 0; i < requests; i++) {
     const raw = new Uint8Array(task.bodies, task.offsets[i]!, task.offsets[i + 1]! - task.offsets[i]!);
     const kind = REQUEST_KINDS[task.kinds[i]!] ?? 'json';
@@ -119,21 +122,33 @@ export async function processBatch(task: IngestTask, settings: Settings, send: S
     const parsed = parseRequest(raw, kind, encoding, task.tenants[i]!, task.receivedAtMs[i]!, settings);
     if ('status' in parsed) {
       replies[i] = parsed;
+      rejected++;
       continue;
     }
-    for (let e = 0; e < parsed.events.length; e++) messages.push(toKafkaMessage(parsed.events[e]!, parsed.values[e]!));
+    const traceparent = traceparents === undefined ? undefined : traceparents[i];
+    const first = messages.length;
+    for (let e = 0; e < parsed.events.length; e++) messages.push(toKafkaMessage(parsed.events[e]!, parsed.values[e]!, traceparent));
+    batchTrace?.messages(i, first, messages.length);
     accepted[i] = parsed;
   }
-  if (messages.length === 0) return { replies };
+  if (messages.length === 0) {
+    batchTrace?.end(undefined, undefined);
+    return { replies };
+  }
 
+  batchTrace?.startSend(settings.topic ?? 'events', messages, rejected);
   const started = performance.now();
   let failure: FloodgateErrorCode | undefined;
+  let metadata: void | RecordMetadata[] = undefined;
+  let sendError: unknown;
   try {
-    await send(messages);
+    metadata = await send(messages);
   } catch (error) {
+    sendError = error;
     failure = isFloodgateError(error) ? error.code : 'KAFKA_UNAVAILABLE';
   }
   const kafkaMs = performance.now() - started;
+  batchTrace?.end(metadata || undefined, failure, sendError);
   for (let i = 0; i < requests; i++) {
     const a = accepted[i];
     if (a === undefined) continue;

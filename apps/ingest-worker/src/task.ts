@@ -29,6 +29,12 @@ export interface IngestTask {
   kinds: Uint8Array;
   /** Index into CONTENT_ENCODINGS. */
   encodings: Uint8Array;
+  /**
+   * Request i's W3C traceparent ('' for none): the gateway's server span for a sampled request,
+   * or a client's unsampled header passed on. Absent (the usual case) when no request of the
+   * micro-batch has one, so an untraced batch carries nothing extra.
+   */
+  traceparents?: string[];
 }
 
 /** One reply per request of the task, in order. */
@@ -57,4 +63,13 @@ export interface IngestWorkerData {
   limits: EventLimits;
   /** Cap on a decompressed body: a decompression bomb stops here. */
   maxDecompressedBytes: number;
+  /** Set when the gateway traces: each thread sets up its own OpenTelemetry SDK (docs/tracing.md). */
+  telemetry?: IngestTelemetrySettings;
+}
+
+export interface IngestTelemetrySettings {
+  /** The ClickHouse span store. */
+  spanStore: { url: string; username: string; password: string; database: string };
+  /** BroadcastChannel on which the gateway asks its threads to export their spans before it stops them. */
+  flushChannel: string;
 }

@@ -6,11 +6,23 @@ import { workerData } from 'node:worker_threads';
 import { FloodgateError } from '@floodgate/errors';
 import { createLogger } from '@floodgate/logging';
 import { BatchingProducer, createKafka } from '@floodgate/kafka';
+import { setupTracing } from '@floodgate/telemetry/sdk';
 import { processBatch } from './process-batch.ts';
 import type { IngestResult, IngestTask, IngestWorkerData } from './task.ts';
 
 const settings = workerData as IngestWorkerData;
 const logger = createLogger('ingest-worker');
+// Each thread has its own SDK (a worker thread shares no globals with its gateway process). The
+// threads read the gateway's OTEL_* environment; OTEL_SERVICE_NAME gets `-ingest-worker` appended.
+if (settings.telemetry) {
+  setupTracing({
+    defaultServiceName: 'floodgate-ingest-worker',
+    serviceNameFromEnv: (name) => `${name}-ingest-worker`,
+    spanStore: settings.telemetry.spanStore,
+    flushChannel: settings.telemetry.flushChannel,
+    logger,
+  });
+}
 let producer: Promise<BatchingProducer> | undefined;
 /** After a failed send, tasks fail fast until then instead of each waiting for the timeout. */
 let kafkaDownUntil = 0;
@@ -51,7 +63,7 @@ export default async function ingest(task: IngestTask): Promise<IngestResult> {
     }
     const current = getProducer();
     try {
-      await (await current).send(messages);
+      return await (await current).send(messages);
     } catch (error) {
       kafkaDownUntil = Date.now() + FAIL_FAST_MS;
       discardProducer(current);
