@@ -2,11 +2,12 @@ import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import { backoffDelay, sleep } from '@floodgate/actors';
 import { migrate } from '@floodgate/clickhouse';
-import { loadConfig } from '@floodgate/config';
+import { clickhouseUrl, loadConfig } from '@floodgate/config';
 import { FloodgateError } from '@floodgate/errors';
 import { createKafka, ensureTopics } from '@floodgate/kafka';
 import { createLogger, type Logger } from '@floodgate/logging';
 import { connectNats } from '@floodgate/nats';
+import { setupTracing } from '@floodgate/telemetry/sdk';
 import { registryMetrics, startAdminServer, type AdminServer } from './admin-server.ts';
 import { createSinkClickHouse, tableEngine } from './clickhouse.ts';
 import { sinkSchema } from './config.ts';
@@ -37,6 +38,12 @@ async function main(): Promise<void> {
   const config = loadConfig(sinkSchema);
   const logger = createLogger('sink-worker').child({ process: config.SINK_PROCESS_ID });
   const supervisorId = cluster.isWorker ? process.env.SINK_SUPERVISOR_ID : undefined;
+  // Spans of batches with sampled events (docs/tracing.md), into the span store and any OTLP endpoint.
+  const tracing = setupTracing({
+    defaultServiceName: 'floodgate-sink',
+    spanStore: { url: clickhouseUrl(config), username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, database: config.CLICKHOUSE_DATABASE },
+    logger,
+  });
 
   const clickhouse = createSinkClickHouse(config);
   const applied = await untilReady('clickhouse migrations', logger, () => migrate(clickhouse, config.CLICKHOUSE_DATABASE));
@@ -117,6 +124,7 @@ async function main(): Promise<void> {
       code = 1;
     }
     await control.stop().catch(() => {});
+    await tracing.shutdown().catch(() => {});
     await nc.close().catch(() => {});
     await clickhouse.close().catch(() => {});
     await admin?.close().catch(() => {});
