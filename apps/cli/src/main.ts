@@ -24,6 +24,8 @@ registerRunCommands(program);
 (await import('./sink/status.ts')).registerStatusCommand(program);
 (await import('./sink/commands.ts')).registerSinkCommands(program);
 (await import('./bench/commands.ts')).registerBenchCommands(program);
+(await import('./trace/commands.ts')).registerTraceCommand(program);
+(await import('./trace/commands.ts')).registerTracesCommand(program);
 
 try {
   await program.parseAsync(process.argv);

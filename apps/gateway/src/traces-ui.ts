@@ -128,13 +128,14 @@ export const TRACES_PAGE = `<!doctype html>
     facts.append(el('span', { class: 'pill ' + (j.complete ? 'ok' : 'warn'), 'data-testid': 'journey-state' }, j.complete ? 'in ClickHouse' : 'not inserted yet'));
     const total = Math.max(j.totalMs, 0.001);
     const rows = j.hops.map((h) => {
-      const left = (h.startOffsetMs / total) * 100;
-      const width = Math.max((h.durationMs / total) * 100, 0.3);
+      // A batch span that began before this journey is drawn from its start.
+      const left = (Math.max(0, h.startOffsetMs) / total) * 100;
+      const width = Math.max(((h.startOffsetMs < 0 ? Math.max(0, h.durationMs + h.startOffsetMs) : h.durationMs) / total) * 100, 0.3);
       const bar = el('div', { class: 'bar', title: h.name + ': ' + ms(h.durationMs), style: 'left:' + left.toFixed(3) + '%;width:' + Math.min(width, 100 - left).toFixed(3) + '%;background:' + colour(h.service) + (h.status === 'error' ? ';outline:2px solid #ff6b6b' : '') });
       return el('div', { class: 'hop' + (h.linked ? ' linked' : ''), 'data-testid': 'hop', 'data-hop': h.hop || h.name, 'data-service': h.service },
         el('div', { class: 'service', style: 'color:' + colour(h.service) }, h.service),
         el('div', { class: 'name mono', style: 'padding-left:' + h.depth * 14 + 'px', title: h.name }, h.name),
-        el('div', { class: 'mono num' }, '+' + ms(h.startOffsetMs)),
+        el('div', { class: 'mono num' }, (h.startOffsetMs < 0 ? '-' : '+') + ms(Math.abs(h.startOffsetMs))),
         el('div', { class: 'mono num' }, ms(h.durationMs)),
         el('div', { class: 'track' }, bar),
         el('div', { class: 'summary' }, h.summary + (h.status === 'error' ? '  ✗ ' + (h.statusMessage || 'error') : '')));
