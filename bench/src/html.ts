@@ -292,7 +292,7 @@ export function renderHtml(r: BenchReport): string {
       `<h2>Processes</h2>${htmlTable(
         ['process', 'pids', 'cpu avg %', 'cpu max %', 'rss max MiB', 'rss last MiB'],
         r.resources.summary.map((s) => [s.role, s.pids.join(' '), f2(s.cpuAvg), f2(s.cpuMax), n0(s.rssMaxMiB), n0(s.rssLastMiB)]),
-      )}<p class="muted">CPU is % of one core (${r.machine.nproc * 100} % is the whole machine). The generator (bench) runs on the same ${r.machine.nproc} cores as the system under test.</p>`,
+      )}<p class="muted">CPU is % of one core (${r.machine.nproc * 100} % is the whole machine); <em>other</em> is everything else that ran on the machine meanwhile (CPU and used memory not in the rows above). The generator (bench) runs on the same ${r.machine.nproc} cores as the system under test.</p>`,
     );
   }
   sections.push(`<h2>Terminal summary</h2><pre>${escapeHtml(renderSummary(r))}</pre>`);

@@ -192,7 +192,7 @@ export function renderSummary(r: BenchReport): string {
         [false, true, true, true, true],
       ),
     );
-    out.push('(cpu: % of one core; 100 % × nproc is the whole machine)');
+    out.push('(cpu: % of one core; 100 % × nproc is the whole machine; other: everything else running on the machine)');
   }
   out.push('');
   const d = r.delivery;

@@ -5,10 +5,37 @@
  * stack's pid files, else by command line), and the generator itself.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
-export type Role = 'gateway' | 'sink' | 'kafka' | 'nats' | 'clickhouse' | 'bench';
-export const ROLES: readonly Role[] = ['gateway', 'sink', 'kafka', 'nats', 'clickhouse', 'bench'];
+/** `other`: the rest of the machine (all CPU time and used memory not in the roles above it). */
+export type Role = 'gateway' | 'sink' | 'kafka' | 'nats' | 'clickhouse' | 'bench' | 'other';
+export const ROLES: readonly Role[] = ['gateway', 'sink', 'kafka', 'nats', 'clickhouse', 'bench', 'other'];
+
+/** Busy and total jiffies of the whole machine, from the first line of /proc/stat. */
+export function readMachineTicks(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Used memory of the machine in MiB (MemTotal - MemAvailable). */
+export function readUsedMemMiB(): number | undefined {
+  try {
+    const text = readFileSync('/proc/meminfo', 'utf8');
+    const get = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+    const used = (get('MemTotal') - get('MemAvailable')) / 1024;
+    return Number.isFinite(used) ? used : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface ResourceSample {
   /** Seconds since the run's t0. */
@@ -194,6 +221,9 @@ export class ResourceSampler {
   private last = new Map<number, { ticks: number; at: number }>();
   private timer: NodeJS.Timeout | undefined;
   private count = 0;
+  private lastSampleAt = 0;
+  private lastMachine: { busy: number; total: number } | undefined;
+  private readonly cores = availableParallelism();
   private readonly seen = new Map<Role, Set<number>>();
 
   constructor(
@@ -216,13 +246,18 @@ export class ResourceSampler {
 
   stop(): void {
     clearInterval(this.timer);
-    this.sample();
+    // A last sample, unless the previous one is too recent: CPU time moves in 10 ms ticks, so a
+    // delta over a few milliseconds would read as several hundred percent.
+    if (Date.now() - this.lastSampleAt >= 500) this.sample();
   }
 
   private sample(): void {
     if (++this.count % 10 === 0) this.roles = discoverProcesses(this.options);
     const now = Date.now();
+    this.lastSampleAt = now;
     const sample: ResourceSample = { t: Math.round((now - this.options.t0) / 100) / 10, roles: {} };
+    let rolesCpu = 0;
+    let rolesRss = 0;
     for (const [role, pids] of this.roles) {
       let cpu = 0;
       let rss = 0;
@@ -241,7 +276,17 @@ export class ResourceSampler {
         rss += rssKiB / 1024;
       }
       if (alive > 0) sample.roles[role] = { cpu: Math.round(cpu * 10) / 10, rssMiB: Math.round(rss * 10) / 10, pids: alive };
+      rolesCpu += cpu;
+      rolesRss += rss;
     }
+    // Whatever else runs on the machine (other people's tests, say) competes for the same cores.
+    const machine = readMachineTicks();
+    const usedMiB = readUsedMemMiB();
+    if (machine && this.lastMachine && machine.total > this.lastMachine.total) {
+      const busy = ((machine.busy - this.lastMachine.busy) / (machine.total - this.lastMachine.total)) * this.cores * 100;
+      sample.roles.other = { cpu: Math.round(Math.max(0, busy - rolesCpu) * 10) / 10, rssMiB: Math.round(Math.max(0, (usedMiB ?? 0) - rolesRss) * 10) / 10, pids: 0 };
+    }
+    this.lastMachine = machine;
     this.samples.push(sample);
   }
 
