@@ -69,7 +69,9 @@ async function main(): Promise<void> {
   let admin: AdminServer | undefined;
   let ready = false;
   if (cluster.isWorker) {
-    // The supervisor serves the sum over its sink processes on its own admin port.
+    // The supervisor serves the sum over its sink processes on its own admin port. prom-client
+    // answers the primary's requests only once an AggregatorRegistry exists in the worker.
+    new AggregatorRegistry();
     AggregatorRegistry.setRegistries([metrics.registry]);
   } else {
     admin = await startAdminServer({
@@ -128,7 +130,16 @@ async function main(): Promise<void> {
     await nc.close().catch(() => {});
     await clickhouse.close().catch(() => {});
     await admin?.close().catch(() => {});
-    if (cluster.isWorker && drainRequested && code === 0) process.send?.({ type: DRAINED_MESSAGE, process: config.SINK_PROCESS_ID });
+    if (cluster.isWorker && drainRequested && code === 0 && process.send) {
+      // Tell the supervisor this exit is a drain, not a crash; wait for the message to leave.
+      await new Promise<void>((resolve) => {
+        const bound = setTimeout(resolve, 2000);
+        process.send!({ type: DRAINED_MESSAGE, process: config.SINK_PROCESS_ID }, undefined, {}, () => {
+          clearTimeout(bound);
+          resolve();
+        });
+      });
+    }
     logger.info({ code }, 'sink stopped');
     process.exit(code);
   };

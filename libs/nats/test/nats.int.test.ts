@@ -5,7 +5,7 @@ import { connectNats, destroyBucket, isRevisionConflict, JsonBucket, requestJson
 
 describe('nats: JSON buckets and control requests on the real server', () => {
   const stack = stackConfigForTests();
-  const logger = createLogger('nats-test', { level: 'warn' });
+  const logger = createLogger('nats-test', { level: 'silent' });
   const buckets: string[] = [];
   let nc: NatsConnection;
 
