@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,7 @@ describe('floodgate bench against the real pipeline', () => {
     await pipeline?.stop();
     await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${database}` });
     await clickhouse?.close();
+    rmSync(outRoot, { recursive: true, force: true });
   });
 
   it('constant: 10 s at 400 requests/s of single events, every acknowledged event in ClickHouse once', async () => {
