@@ -429,7 +429,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
         }
         metrics.insertRetries.inc({ topic, code: failure.code });
         status.state = 'retrying';
-        status.lastError = errorInfo(`CLICKHOUSE_UNAVAILABLE ${failure.code}`, failure.message);
+        status.lastError = errorInfo('CLICKHOUSE_UNAVAILABLE', `${failure.code}: ${failure.message}`);
         gate.pause('retry');
         const delay = backoffDelay(this.deps.retry, attempt);
         span?.retrying(attempt, failure.code, delay);

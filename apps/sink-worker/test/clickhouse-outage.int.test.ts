@@ -81,7 +81,7 @@ describe('sink: ClickHouse unreachable for 10 s under load', () => {
         const { stdout } = await runCli(['status', '--json'], sinkEnv(names, env));
         const status = JSON.parse(stdout) as { processes: Array<{ actors: ActorRecord[] }> };
         const actors = status.processes.flatMap((p) => p.actors);
-        return actors.length === 6 && actors.every((a) => a.pausedFor.includes('retry') && a.lastError?.code.startsWith('CLICKHOUSE_UNAVAILABLE')) ? actors : undefined;
+        return actors.length === 6 && actors.every((a) => a.pausedFor.includes('retry') && a.lastError?.code === 'CLICKHOUSE_UNAVAILABLE') ? actors : undefined;
       },
       { timeoutMs: 8000, intervalMs: 500, description: 'all six partitions paused for retry in floodgate status' },
     );
