@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { ActorRecord, ProcessRecord, SupervisorRecord } from '@floodgate/nats';
+import { buildStatusView, renderStatus } from '../src/sink/format.ts';
+
+const now = Date.parse('2026-01-01T00:00:10.000Z');
+const at = (secondsAgo: number) => new Date(now - secondsAgo * 1000).toISOString();
+
+const supervisor: SupervisorRecord = {
+  kind: 'supervisor',
+  id: 'host-sup-1',
+  host: 'host',
+  pid: 1,
+  group: 'g',
+  topic: 't',
+  mode: 'auto',
+  desired: 2,
+  auto: { min: 1, max: 3 },
+  workers: [
+    { slot: 0, pid: 11, state: 'running', restarts: 0 },
+    { slot: 1, pid: 12, state: 'running', restarts: 2 },
+  ],
+  lastScale: { at: at(5), from: 1, to: 2, reason: 'auto: lag 60000 >= 50000 for 15000 ms' },
+  heartbeatAt: at(1),
+};
+
+const process = (id: string, pid: number, partitions: number[], extra: Partial<ProcessRecord> = {}): ProcessRecord => ({
+  kind: 'process',
+  id,
+  host: 'host',
+  pid,
+  group: 'g',
+  topic: 't',
+  table: 'db.events',
+  state: 'running',
+  startedAt: at(60),
+  heartbeatAt: at(1),
+  partitions,
+  rowsInserted: 1000,
+  rowsPerSec: 100,
+  deadLettered: 0,
+  ...extra,
+});
+
+const actor = (proc: string, partition: number, extra: Partial<ActorRecord> = {}): ActorRecord => ({
+  kind: 'actor',
+  process: proc,
+  topic: 't',
+  partition,
+  state: 'idle',
+  pausedFor: [],
+  committed: '100',
+  endOffset: '100',
+  lag: 0,
+  bufferedRows: 0,
+  bufferedBytes: 0,
+  rowsInserted: 500,
+  rowsPerSec: 50,
+  restarts: 0,
+  heartbeatAt: at(1),
+  lastFlush: { at: at(2), rows: 120, bytes: 30_000, ms: 41 },
+  ...extra,
+});
+
+describe('floodgate status rendering', () => {
+  it('shows supervisors, processes, and every partition with owner, lag, last flush and errors', () => {
+    const view = buildStatusView(
+      [supervisor],
+      [process('host-11', 11, [0]), process('host-12', 12, [1], { lastError: { at: at(3), code: 'CLICKHOUSE_UNAVAILABLE', message: 'ECONNREFUSED: connect refused' } })],
+      [
+        actor('host-11', 0),
+        actor('host-12', 1, { state: 'retrying', pausedFor: ['retry'], bufferedRows: 42, lastError: { at: at(3), code: 'CLICKHOUSE_UNAVAILABLE', message: 'ECONNREFUSED: connect refused' } }),
+      ],
+      new Map([
+        [
+          'g\u0000t',
+          [
+            { partition: 0, committed: 100, end: 100, lag: 0 },
+            { partition: 1, committed: 90, end: 150, lag: 60 },
+            { partition: 2, committed: null, end: 7, lag: 7 },
+          ],
+        ],
+      ]),
+      [{ group: 'g', topic: 't' }],
+    );
+    expect(view.partitions.map((p) => [p.partition, p.owner, p.lag])).toEqual([
+      [0, 'host-11', 0],
+      [1, 'host-12', 60],
+      [2, null, 7],
+    ]);
+    expect(view.processes[1]!.actors.map((a) => a.partition)).toEqual([1]);
+    const text = renderStatus(view, now);
+    expect(text).toContain('host-sup-1  host  1    auto 1..3  2        11:running 12:running(2 restarts)  5s ago 1->2 (auto: lag 60000 >= 50000 for 15000 ms)');
+    expect(text).toContain('partitions of topic t, group g (total lag 67):');
+    expect(text).toMatch(/^1 +host-12 +retrying +retry +90 +150 +60 +42 rows +2s ago: 120 rows, 29\.3 KiB, 41 ms +50 +3s ago CLICKHOUSE_UNAVAILABLE: ECONNREFUSED: connect refused$/m);
+    expect(text).toMatch(/^2 +- +- +- +- +7 +7 +- +- +- +-$/m);
+  });
+
+  it('says so when no process is live', () => {
+    expect(renderStatus(buildStatusView([], [], [], new Map(), []), now)).toBe('no live sink processes');
+  });
+});
