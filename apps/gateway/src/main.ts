@@ -10,6 +10,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { clickhouseUrl, loadConfig } from '@floodgate/config';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { createLogger } from '@floodgate/logging';
+import { onShutdown } from '@floodgate/lifecycle';
 import { createKafka, ensureTopics } from '@floodgate/kafka';
 import { TraceStore } from '@floodgate/telemetry';
 import { setupTracing, telemetrySettings } from '@floodgate/telemetry/sdk';
@@ -38,24 +39,11 @@ async function runGatewayProcess(config: GatewayConfig): Promise<void> {
   logger.info({ port }, 'gateway process listening');
   process.send?.({ kind: 'listening', port } satisfies ProcessReport);
   const timer = setInterval(() => process.send?.({ kind: 'state', ...gateway.state() } satisfies ProcessReport), STATE_INTERVAL_MS);
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
+  onShutdown(logger, async () => {
     clearInterval(timer);
-    gateway
-      .close()
-      .then(() => tracing.shutdown())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'gateway process shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+    await gateway.close();
+    await tracing.shutdown();
+  });
 }
 
 async function runPrimary(config: GatewayConfig): Promise<void> {
@@ -151,10 +139,8 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
 
   for (let i = 0; i < config.GATEWAY_PROCESSES; i++) fork();
 
-  const stop = (signal: NodeJS.Signals) => {
-    if (shuttingDown) return;
+  onShutdown(logger, async () => {
     shuttingDown = true;
-    logger.info({ signal }, 'gateway draining');
     clearInterval(probeTimer);
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     const exited = Promise.all(workers.map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve())))));
@@ -163,17 +149,12 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
       logger.error('gateway processes did not drain in time; killing them');
       for (const w of workers) w.process.kill('SIGKILL');
     }, config.SHUTDOWN_TIMEOUT_MS + 5000);
-    void exited
-      .then(async () => {
-        clearTimeout(killTimer);
-        await adminServer.close();
-        await admin.disconnect().catch(() => undefined);
-        logger.info('gateway stopped');
-        process.exit(0);
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+    await exited;
+    clearTimeout(killTimer);
+    await adminServer.close();
+    await admin.disconnect().catch((error: unknown) => logger.debug({ err: error }, 'kafka admin disconnect failed'));
+    logger.info('gateway stopped');
+  });
 }
 
 /** The /ui/traces page reads the span store; its ClickHouse client is made on first use. */

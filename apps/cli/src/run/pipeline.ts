@@ -38,7 +38,8 @@ function startApp(name: string, entry: string, options: PipelineOptions, onLine:
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entry)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel lets the app notice when this process dies and stop instead of lingering.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const log = options.onLogLine ?? ((_app: string, line: string) => process.stdout.write(`${line}\n`));
   for (const stream of [child.stdout, child.stderr]) {
