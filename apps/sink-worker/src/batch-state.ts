@@ -43,9 +43,9 @@ export function planStart(record: BatchRecord | undefined, committed: number | n
   const batch = record?.batch;
   if (!batch || batch.last < from || batch.first >= high) return { kind: 'fresh', from };
   const boundary: BatchBoundary = { first: batch.first, last: batch.last, firstTimestamp: batch.firstTimestamp, rows: batch.rows };
-  return batch.state === 'pending'
-    ? { kind: 'reform', from: batch.first, batch: boundary }
-    : { kind: 'skip', from: batch.first, batch: boundary };
+  // Retention may have removed the start of the batch: read from what is left of it.
+  const start = Math.max(batch.first, low);
+  return batch.state === 'pending' ? { kind: 'reform', from: start, batch: boundary } : { kind: 'skip', from: start, batch: boundary };
 }
 
 /**

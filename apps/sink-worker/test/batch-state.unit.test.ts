@@ -33,6 +33,10 @@ describe('planStart: where a new owner of a partition starts', () => {
     expect(planStart(record('inserted', 100, 199), 100, 0)).toMatchObject({ kind: 'skip', from: 100, batch: { last: 199 } });
   });
 
+  it('reads from what retention left of a recorded batch', () => {
+    expect(planStart(record('pending', 100, 199), 100, 150, 400)).toMatchObject({ kind: 'reform', from: 150, batch: { first: 100 } });
+  });
+
   it('a replay (committed offset moved back) does not re-insert: it goes to the recorded batch', () => {
     expect(planStart(record('inserted', 500, 599), 0, 0)).toMatchObject({ kind: 'skip', from: 500 });
     expect(planStart(record('pending', 500, 599), 0, 0)).toMatchObject({ kind: 'reform', from: 500 });

@@ -9,6 +9,8 @@ export interface BucketOptions {
   history?: number;
   /** Per-request timeout of KV operations; default 5 s. */
   timeoutMs?: number;
+  /** Open an existing bucket only (readers such as the CLI must not create one as a side effect). */
+  existing?: boolean;
 }
 
 /** A value with the revision it was read at, for compare-and-set. */
@@ -38,6 +40,11 @@ export class JsonBucket<T> {
   static async open<T>(nc: NatsConnection, name: string, options: BucketOptions = {}): Promise<JsonBucket<T>> {
     try {
       const kvm = new Kvm(nc);
+      if (options.existing) {
+        const kv = await kvm.open(name, { timeout: options.timeoutMs ?? 5000 });
+        await kv.status(); // fails now, not on first use, when the bucket does not exist
+        return new JsonBucket<T>(name, kv);
+      }
       const kv = await kvm.create(name, {
         history: options.history ?? 1,
         ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
@@ -45,6 +52,9 @@ export class JsonBucket<T> {
       });
       return new JsonBucket<T>(name, kv);
     } catch (cause) {
+      if (options.existing && /stream not found/i.test((cause as Error)?.message ?? '')) {
+        throw new FloodgateError('NATS_UNAVAILABLE', `the NATS KV bucket ${name} does not exist`, { cause, context: { bucket: name, missing: true } });
+      }
       throw new FloodgateError('NATS_UNAVAILABLE', `cannot open the NATS KV bucket ${name}: ${(cause as Error).message}`, {
         cause,
         retriable: true,

@@ -20,7 +20,6 @@ import { env } from '@floodgate/config';
 export const cliSinkSchema = stackSchema.extend({
   SINK_NATS_PREFIX: z.string().regex(PREFIX_PATTERN, 'letters, digits, _ and - only').default('floodgate'),
   SINK_GROUP_ID: env.string('floodgate-sink'),
-  SINK_MEMBER_TTL_MS: env.int(10_000, 1000, 3_600_000),
 });
 export type CliSinkConfig = z.infer<typeof cliSinkSchema>;
 
@@ -45,9 +44,16 @@ export interface Members {
 /** Everything alive in the members bucket (entries expire SINK_MEMBER_TTL_MS after their last heartbeat). */
 export async function readMembers(nc: NatsConnection, config: CliSinkConfig): Promise<Members> {
   const plane = sinkControlPlane(config.SINK_NATS_PREFIX);
-  const bucket = await JsonBucket.open<MemberRecord>(nc, plane.membersBucket, { ttlMs: config.SINK_MEMBER_TTL_MS });
-  const entries = await bucket.entries();
   const out: Members = { supervisors: [], processes: [], actors: [] };
+  let bucket: JsonBucket<MemberRecord>;
+  try {
+    bucket = await JsonBucket.open<MemberRecord>(nc, plane.membersBucket, { existing: true });
+  } catch (error) {
+    // No sink ever ran with this prefix: nothing is live.
+    if ((error as { context?: { missing?: boolean } }).context?.missing) return out;
+    throw error;
+  }
+  const entries = await bucket.entries();
   for (const { value } of entries) {
     if (value.kind === 'supervisor') out.supervisors.push(value);
     else if (value.kind === 'process') out.processes.push(value);
