@@ -4,7 +4,7 @@
 #   - npm dependencies: `npm install` only when node_modules is missing or older than
 #     package-lock.json / a package.json (or the `floodgate` bin link is missing);
 #   - Debian packages, only those missing: nats-server, Java 17+ (openjdk-17-jre-headless), maven,
-#     chromium (the bench report's browser test).
+#     chromium (the browser tests: the bench report and the /ui/traces page).
 # The Kafka jars are fetched by `floodgate stack up` itself (once, into FLOODGATE_HOME/cache), so
 # `stack up` works on its own on a machine where this script has run.
 set -euo pipefail

@@ -11,6 +11,7 @@ export const TRACES_PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Floodgate · event journeys</title>
+<link rel="icon" href="data:,">
 <style>
   :root { --bg:#0f1419; --panel:#171d24; --line:#26303b; --text:#d7dde4; --dim:#8a96a3; --accent:#4fb3ff; --err:#ff6b6b; }
   * { box-sizing: border-box; }
@@ -202,7 +203,7 @@ export const TRACES_PAGE = `<!doctype html>
 /** Asked for the admin token (the page is protected by FLOODGATE_ADMIN_TOKEN). */
 export function tokenPage(rejected: boolean): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Floodgate · admin token</title>
+<html lang="en"><head><meta charset="utf-8"><title>Floodgate · admin token</title><link rel="icon" href="data:,">
 <style>body{font:15px system-ui,sans-serif;background:#0f1419;color:#d7dde4;display:grid;place-items:center;height:100vh;margin:0}
 form{background:#171d24;border:1px solid #26303b;border-radius:8px;padding:22px;display:grid;gap:10px;min-width:340px}
 input,button{font:inherit;padding:7px 10px;border-radius:6px;border:1px solid #26303b;background:#11161c;color:inherit}button{background:#1f3b55}
