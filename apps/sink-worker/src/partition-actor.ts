@@ -357,6 +357,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     const token = dedupToken(topic, partition, boundary);
     const trace = SinkBatchTrace.start(rows, { topic, partition, reason, first: boundary.first, last: boundary.last, rows: n }, this.deps.traceInfo);
     if (!recorded) await this.writeBatch({ ...boundary, state: 'pending', at: new Date().toISOString() });
+    this.log.debug({ first: boundary.first, last: boundary.last, rows: n, reason }, 'batch recorded; inserting');
 
     status.state = 'inserting';
     const insertable = rows.filter((r) => r.unreadable === undefined);

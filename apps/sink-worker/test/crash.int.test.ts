@@ -51,19 +51,23 @@ describe('sink: SIGKILL of a sink process, five times, under load', () => {
   });
 
   it('lands every produced event exactly once', async () => {
-    // Batches of ~200 ms per partition, so a kill almost always lands with batches in flight.
-    supervisor = await startSupervisor(names, 3, { SINK_FLUSH_MAX_AGE_MS: '200' });
+    // Debug logs say when a batch's boundary is recorded and its insert starts: that is the moment to kill.
+    supervisor = await startSupervisor(names, 3, { SINK_FLUSH_MAX_AGE_MS: '200', LOG_LEVEL: 'debug' });
     await probe.waitForOwners(3);
     producer.startSteady(2000);
 
     const killed: number[] = [];
     for (let round = 0; round < 5; round++) {
       await new Promise((r) => setTimeout(r, 1500));
-      // The victim: the process with the most buffered rows right now (a batch is being formed or inserted).
-      const view = await probe.members();
-      const buffered = new Map<string, number>();
-      for (const a of view.actors) buffered.set(a.process, (buffered.get(a.process) ?? 0) + a.bufferedRows);
-      const victim = [...view.processes].sort((a, b) => (buffered.get(b.id) ?? 0) - (buffered.get(a.id) ?? 0))[0]!;
+      // The victim: the next process to start inserting a batch, killed while that batch is in flight.
+      const live = new Set((await probe.members()).processes.map((p) => p.pid));
+      const inserting = await supervisor.waitForLog(
+        (e) => e.msg === 'batch recorded; inserting' && typeof e.pid === 'number' && live.has(e.pid),
+        10_000,
+        'a batch being inserted',
+        supervisor.entries.length,
+      );
+      const victim = { pid: inserting.pid! };
       process.kill(victim.pid, 'SIGKILL');
       killed.push(victim.pid);
       // The supervisor replaces it, and the three processes own all six partitions again.
@@ -88,8 +92,10 @@ describe('sink: SIGKILL of a sink process, five times, under load', () => {
 
     const restarts = supervisor.count((e) => e.msg === 'sink process exited unexpectedly; restarting');
     expect(restarts).toBe(5);
+    // The kills landed mid-batch: new owners found recorded, uncommitted batches and re-formed or skipped them.
     const reformed = supervisor.count((e) => e.msg === 're-forming the recorded batch');
     const skipped = supervisor.count((e) => e.msg === 'recorded batch was inserted; committing past it');
+    expect(reformed + skipped).toBeGreaterThan(0);
     process.stdout.write(
       `crash test: ${produced.length} events, 5 SIGKILLs (pids ${killed.join(', ')}), ${reformed} batches re-formed and ${skipped} skipped by the next owner\n`,
     );

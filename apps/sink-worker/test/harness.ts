@@ -121,9 +121,13 @@ export class AppProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Resolves with the first log entry (from now on or already seen) matching `test`. */
-  async waitForLog(test: (entry: LogEntry) => boolean, timeoutMs = 30_000, what = 'a log line'): Promise<LogEntry> {
-    const found = this.entries.find(test);
+  /** Resolves with the first log entry matching `test` among those from index `after` on (seen or to come). */
+  async waitForLog(test: (entry: LogEntry) => boolean, timeoutMs = 30_000, what = 'a log line', after = 0): Promise<LogEntry> {
+    const find = () => {
+      for (let i = after; i < this.entries.length; i++) if (test(this.entries[i]!)) return this.entries[i];
+      return undefined;
+    };
+    const found = find();
     if (found) return found;
     return new Promise<LogEntry>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -131,7 +135,7 @@ export class AppProcess {
         reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms`));
       }, timeoutMs);
       const check = () => {
-        const hit = this.entries.find(test);
+        const hit = find();
         if (hit) {
           clearTimeout(timer);
           this.waiters.delete(check);
