@@ -8,6 +8,7 @@ import { createKafka, ensureTopics } from '@floodgate/kafka';
 import { createLogger, type Logger } from '@floodgate/logging';
 import { connectNats } from '@floodgate/nats';
 import { setupTracing } from '@floodgate/telemetry/sdk';
+import { onParentExit } from '@floodgate/lifecycle';
 import { registryMetrics, startAdminServer, type AdminServer } from './admin-server.ts';
 import { createSinkClickHouse, tableEngine } from './clickhouse.ts';
 import { sinkSchema } from './config.ts';
@@ -145,6 +146,8 @@ async function main(): Promise<void> {
   };
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(signal));
+  // Started by a test runner or `floodgate start` that died: drain and go, leave no orphan.
+  onParentExit(() => void shutdown('parent exited'));
   void sink.ended.then((outcome) => {
     if (outcome.reason === 'failed') void shutdown('failure', outcome.error ?? new FloodgateError('INTERNAL', 'sink failed'));
     else void shutdown(drainRequested ? 'drain command' : 'drained');

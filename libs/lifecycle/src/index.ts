@@ -25,9 +25,16 @@ export function onShutdown(logger: Logger, stop: (reason: ShutdownReason) => Pro
   };
   process.on('SIGTERM', () => run('SIGTERM'));
   process.on('SIGINT', () => run('SIGINT'));
-  if (process.channel && !cluster.isWorker) {
-    process.on('disconnect', () => run('parent-exited'));
-    // The channel must not keep the process alive by itself.
-    process.channel.unref();
-  }
+  onParentExit(() => run('parent-exited'));
+}
+
+/**
+ * Calls `handler` when the parent that started this process with an IPC channel goes away. Not
+ * for cluster workers: their channel is the primary's, which stops them with a signal.
+ */
+export function onParentExit(handler: () => void): void {
+  if (!process.channel || cluster.isWorker) return;
+  process.on('disconnect', handler);
+  // The channel must not keep the process alive by itself.
+  process.channel.unref();
 }
