@@ -41,6 +41,8 @@ export const gatewaySchema = stackSchema
     MAX_EVENT_BYTES: env.int(256 * 1024, 256, 16 * 1024 * 1024),
     MAX_NESTING_DEPTH: env.int(32, 2, 1000),
 
+    /** Micro-batches one ingest thread works on at once (most of them waiting for Kafka). */
+    INGEST_TASKS_PER_THREAD: env.int(64, 1, 10_000),
     /** Requests per worker task. */
     MICROBATCH_MAX_REQUESTS: env.int(512, 1, 10_000),
     /** 0: a micro-batch is what arrived during one event-loop turn; else wait up to this many ms. */

@@ -94,8 +94,10 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
     filename: INGEST_WORKER_FILE,
     minThreads: config.INGEST_THREADS,
     maxThreads: config.INGEST_THREADS,
-    // Two tasks in flight per thread: one parsing while the other waits for Kafka.
-    concurrentTasksPerWorker: 2,
+    // A task spends most of its life waiting for Kafka's ack, and the thread's producer merges the
+    // sends of all tasks waiting at once into one request: with few tasks in flight, sparse
+    // traffic (one request per micro-batch) would be capped at tasks / produce latency.
+    concurrentTasksPerWorker: config.INGEST_TASKS_PER_THREAD,
     // A kafkajs producer lives in the thread: 'sync' atomics would park its event loop between tasks.
     atomics: 'disabled',
     workerData,
