@@ -1,5 +1,5 @@
-import { context, SpanKind, SpanStatusCode, type AttributeValue, type Attributes, type HrTime } from '@opentelemetry/api';
-import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import { SpanKind, SpanStatusCode, type AttributeValue, type Attributes, type HrTime } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '@floodgate/logging';
@@ -113,7 +113,7 @@ const UNKNOWN_TABLE = /UNKNOWN_TABLE|UNKNOWN_DATABASE|Code: (60|81)\./;
 
 /**
  * Writes each batch the BatchSpanProcessor hands over as one JSONEachRow insert. Its own requests
- * are never traced. A failed batch is dropped and reported (spans are diagnostics: they must not
+ * are never traced (its client has no tracer). A failed batch is dropped and reported (spans are diagnostics: they must not
  * pile up or slow the pipeline when ClickHouse is away), at most one warning every 30 s.
  */
 export class ClickHouseSpanExporter implements SpanExporter {
@@ -130,7 +130,8 @@ export class ClickHouseSpanExporter implements SpanExporter {
       resultCallback({ code: ExportResultCode.FAILED, error: new Error('exporter is shut down') });
       return;
     }
-    const done = context.with(suppressTracing(context.active()), () => this.write(spans)).then(
+    // Its ClickHouse client has no tracer: the export's own requests make no spans.
+    const done = this.write(spans).then(
       () => resultCallback({ code: ExportResultCode.SUCCESS }),
       (error: unknown) => {
         this.dropped += spans.length;

@@ -5,8 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { context, diag, DiagLogLevel, propagation, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { diag, DiagLogLevel, propagation, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -79,9 +78,13 @@ function otlpExporter(settings: TelemetrySettings): SpanExporter {
 }
 
 /**
- * Registers the global tracer provider, context manager and W3C propagator for this process or
- * thread, configured by the standard OTEL_* variables (docs/tracing.md). Call once, early; a second
- * call returns the first result.
+ * Registers the global tracer provider and the W3C propagator for this process or thread,
+ * configured by the standard OTEL_* variables (docs/tracing.md). Call once, early; a second call
+ * returns the first result.
+ *
+ * No context manager is registered, on purpose: every span here is started with an explicit parent
+ * context, and the AsyncLocalStorage one would put a promise hook on every `await` of the process
+ * once used (measured on Node 20: a promise-heavy loop 2.3 times slower), traced or not.
  */
 export function setupTracing(options: SetupTracingOptions): Tracing {
   if (active) return active;
@@ -140,10 +143,7 @@ export function setupTracing(options: SetupTracingOptions): Tracing {
     spanLimits: { linkCountLimit: settings.linkLimit },
     spanProcessors: processors,
   });
-  if (recording) {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    trace.setGlobalTracerProvider(provider);
-  }
+  if (recording) trace.setGlobalTracerProvider(provider);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
   const tracer = trace.getTracer('floodgate', '0.1.0');
