@@ -4,9 +4,10 @@
  * its KAFKA_TOPIC / SINK_GROUP_ID), Kafka's JVM, nats-server and the embedded ClickHouse (from the
  * stack's pid files, else by command line), and the generator itself.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { allPids, listenersOf as listenersWithArgv } from '@floodgate/lifecycle';
 
 /** `other`: the rest of the machine (all CPU time and used memory not in the roles above it). */
 export type Role = 'gateway' | 'sink' | 'kafka' | 'nats' | 'clickhouse' | 'bench' | 'other';
@@ -106,10 +107,6 @@ function ppidOf(pid: number): number | undefined {
   }
 }
 
-const allPids = () =>
-  readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number);
 
 function readPid(file: string): number | undefined {
   try {
@@ -120,43 +117,9 @@ function readPid(file: string): number | undefined {
   }
 }
 
-/** Pids with a TCP socket listening on `port`, from /proc/net/tcp{,6} and /proc/<pid>/fd. */
+/** Pids with a TCP socket listening on `port`. */
 export function listenersOf(port: number): number[] {
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length >= 10 && parseInt(cols[1]!.split(':')[1] ?? '', 16) === port && cols[3] === '0A') inodes.add(cols[9]!);
-    }
-  }
-  if (inodes.size === 0) return [];
-  const found: number[] = [];
-  for (const pid of allPids()) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m && inodes.has(m[1]!)) {
-          found.push(pid);
-          break;
-        }
-      } catch {
-        // fd closed meanwhile
-      }
-    }
-  }
-  return found;
+  return listenersWithArgv(port).map((l) => l.pid);
 }
 
 export interface DiscoverOptions {

@@ -38,3 +38,5 @@ export function onParentExit(handler: () => void): void {
   // The channel must not keep the process alive by itself.
   process.channel.unref();
 }
+
+export { allPids, readCmdline, listenersOf } from './processes.ts';

@@ -3,9 +3,12 @@
  * ownership checks by command line, and a stop that never signals a recycled pid.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import net from 'node:net';
+import { allPids, readCmdline } from '@floodgate/lifecycle';
+
+export { listenersOf, readCmdline } from '@floodgate/lifecycle';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FloodgateError } from '@floodgate/errors';
@@ -33,17 +36,6 @@ export function removePidFile(file: string): void {
   rmSync(file, { force: true });
 }
 
-/** The argv of a live process, or undefined when it is gone (or a zombie, whose cmdline is empty). */
-export function readCmdline(pid: number): string[] | undefined {
-  try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (!raw) return undefined;
-    return raw.replace(/\0$/, '').split('\0');
-  } catch {
-    return undefined;
-  }
-}
-
 interface ProcStat {
   state: string;
   ppid: number;
@@ -67,12 +59,6 @@ export function isAlive(pid: number): boolean {
   return st !== undefined && st.state !== 'Z' && st.state !== 'X';
 }
 
-function allPids(): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number);
-}
-
 /** Live processes whose command line satisfies `match`. */
 export function findProcesses(match: (argv: string[]) => boolean): { pid: number; argv: string[] }[] {
   const found: { pid: number; argv: string[] }[] = [];
@@ -92,52 +78,6 @@ export function groupMembers(pgid: number): number[] {
   });
 }
 
-/**
- * Pids of the processes holding a TCP socket listening on `port` (any address), from
- * /proc/net/tcp{,6} and the socket links under /proc/<pid>/fd. Needs the right to read those
- * processes' fds (root, or the same user); others are left out.
- */
-export function listenersOf(port: number): { pid: number; argv: string[] }[] {
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length < 10) continue;
-      const localPort = parseInt(cols[1]!.split(':')[1] ?? '', 16);
-      if (localPort === port && cols[3] === '0A') inodes.add(cols[9]!);
-    }
-  }
-  if (inodes.size === 0) return [];
-  const found: { pid: number; argv: string[] }[] = [];
-  for (const pid of allPids()) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      let link: string;
-      try {
-        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      const m = /^socket:\[(\d+)\]$/.exec(link);
-      if (m && inodes.has(m[1]!)) {
-        found.push({ pid, argv: readCmdline(pid) ?? [] });
-        break;
-      }
-    }
-  }
-  return found;
-}
 
 /** True when nothing listens on host:port (we could bind it). */
 export function isPortFree(host: string, port: number): Promise<boolean> {
