@@ -2,71 +2,40 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClickHouseClient } from '@clickhouse/client';
-import type { Kafka } from 'kafkajs';
 import type { ActorRecord } from '@floodgate/nats';
-import {
-  ControlPlaneProbe,
-  EventProducer,
-  createTopics,
-  deleteTopics,
-  exactlyOnce,
-  freePort,
-  runCli,
-  sinkEnv,
-  stackConfigForTests,
-  startChdbServer,
-  startSink,
-  testClickHouse,
-  testKafka,
-  testNames,
-  waitFor,
-  waitForLagZero,
-  waitForRows,
-  type AppProcess,
-} from './harness.ts';
+import { exactlyOnce, freePort, runCli, sinkEnv, startChdbServer, waitFor, waitForRows, type AppProcess } from './harness.ts';
+import { SinkTestBed } from './test-bed.ts';
 
 /**
  * Done-when #2: ClickHouse unreachable for 10 s during load. The shared ClickHouse stays up (others
  * test on it): this test runs its own chdb-server, kills it, and starts it again on the same data.
  */
 describe('sink: ClickHouse unreachable for 10 s under load', () => {
-  const stack = stackConfigForTests();
-  const names = testNames('outage');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'floodgate-outage-'));
   let port: number;
   let env: NodeJS.ProcessEnv;
-  let kafka: Kafka;
-  let clickhouse: ClickHouseClient;
-  let probe: ControlPlaneProbe;
-  let producer: EventProducer;
   let server: AppProcess | undefined;
-  let sink: AppProcess | undefined;
 
+  const bed = new SinkTestBed('outage', { clickhouseUrl: () => `http://127.0.0.1:${port}`, dropDatabase: false });
+  const { names } = bed;
+
+  // The private chdb-server comes up before the shared set-up (which queries it) and goes after its teardown.
   beforeAll(async () => {
     port = await freePort();
     server = await startChdbServer(names.label, port, dataDir);
     env = { CLICKHOUSE_URL: `http://127.0.0.1:${port}`, SINK_INSERT_TIMEOUT_MS: '3000' };
-    kafka = testKafka(stack);
-    await createTopics(kafka, [names.topic, names.dlqTopic]);
-    clickhouse = testClickHouse(stack, `http://127.0.0.1:${port}`);
-    probe = await ControlPlaneProbe.open(stack, names);
-    producer = new EventProducer(kafka, names.topic);
-    await producer.connect();
+    await bed.setUp();
   });
 
   afterAll(async () => {
-    await producer?.disconnect().catch(() => {});
-    await sink?.stop();
-    await probe?.close().catch(() => {});
-    await clickhouse?.close();
+    await bed.tearDown();
     await server?.stop();
     rmSync(dataDir, { recursive: true, force: true });
-    if (kafka) await deleteTopics(kafka, [names.topic, names.dlqTopic]);
   });
 
   it('pauses the partitions, retries, resumes, and loses or duplicates nothing', async () => {
-    sink = await startSink(names, env);
+    const { clickhouse, probe, producer } = bed;
+    await bed.startSink(env);
     producer.startSteady(1000);
     await waitForRows(clickhouse, names.database, 1000, 30_000);
 
@@ -91,11 +60,7 @@ describe('sink: ClickHouse unreachable for 10 s under load', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - downAt))));
     server = await startChdbServer(names.label, port, dataDir);
     await new Promise((r) => setTimeout(r, 3000));
-    await producer.stopSteady();
-
-    const produced = producer.ids;
-    await waitForLagZero(kafka, names, 60_000);
-    await waitForRows(clickhouse, names.database, produced.length, 30_000);
+    const produced = await bed.stopLoadAndWaitUntilLanded({ lagMs: 60_000, rowsMs: 30_000 });
     expect(await exactlyOnce(clickhouse, names.database, produced)).toEqual({ rows: produced.length, distinct: produced.length, missing: 0, extra: 0 });
 
     // Resumed: no partition paused any more, and the retries were counted.

@@ -1,22 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClickHouseClient } from '@clickhouse/client';
-import type { Kafka } from 'kafkajs';
-import {
-  ControlPlaneProbe,
-  EventProducer,
-  createTopics,
-  deleteTopics,
-  exactlyOnce,
-  stackConfigForTests,
-  startSupervisor,
-  testClickHouse,
-  testKafka,
-  testNames,
-  waitFor,
-  waitForLagZero,
-  waitForRows,
-  type AppProcess,
-} from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { exactlyOnce, waitFor, waitForLagZero, waitForRows } from './harness.ts';
+import { useSinkTestBed } from './test-bed.ts';
 
 /**
  * Done-when #1: 3 sink processes share 6 partitions under steady load; one of them is killed with
@@ -24,35 +8,13 @@ import {
  * holds exactly the produced events, each once.
  */
 describe('sink: SIGKILL of a sink process, five times, under load', () => {
-  const stack = stackConfigForTests();
-  const names = testNames('crash');
-  let kafka: Kafka;
-  let clickhouse: ClickHouseClient;
-  let probe: ControlPlaneProbe;
-  let producer: EventProducer;
-  let supervisor: AppProcess | undefined;
-
-  beforeAll(async () => {
-    kafka = testKafka(stack);
-    await createTopics(kafka, [names.topic, names.dlqTopic]);
-    clickhouse = testClickHouse(stack);
-    probe = await ControlPlaneProbe.open(stack, names);
-    producer = new EventProducer(kafka, names.topic);
-    await producer.connect();
-  });
-
-  afterAll(async () => {
-    await producer?.disconnect().catch(() => {});
-    await supervisor?.stop();
-    await probe?.close().catch(() => {});
-    await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${names.database}` }).catch(() => {});
-    await clickhouse?.close();
-    if (kafka) await deleteTopics(kafka, [names.topic, names.dlqTopic]);
-  });
+  const bed = useSinkTestBed('crash');
+  const { names } = bed;
 
   it('lands every produced event exactly once', async () => {
+    const { kafka, clickhouse, probe, producer } = bed;
     // Debug logs say when a batch's boundary is recorded and its insert starts: that is the moment to kill.
-    supervisor = await startSupervisor(names, 3, { SINK_FLUSH_MAX_AGE_MS: '200', LOG_LEVEL: 'debug' });
+    const supervisor = await bed.startSupervisor(3, { SINK_FLUSH_MAX_AGE_MS: '200', LOG_LEVEL: 'debug' });
     await probe.waitForOwners(3);
     producer.startSteady(2000);
 

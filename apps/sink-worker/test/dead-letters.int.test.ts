@@ -1,27 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClickHouseClient } from '@clickhouse/client';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { uniqueName } from '@floodgate/testkit';
 import { DLQ_HEADERS } from '../src/dead-letter.ts';
-import {
-  ControlPlaneProbe,
-  EventProducer,
-  createTopics,
-  deleteTopics,
-  exactlyOnce,
-  newEvent,
-  scalar,
-  stackConfigForTests,
-  startSink,
-  testClickHouse,
-  testKafka,
-  testNames,
-  toMessage,
-  waitFor,
-  waitForLagZero,
-  waitForRows,
-  type AppProcess,
-} from './harness.ts';
+import { exactlyOnce, newEvent, scalar, toMessage, waitFor, waitForLagZero, waitForRows } from './harness.ts';
+import { useSinkTestBed } from './test-bed.ts';
 
 /** Reads every message of a topic from the beginning, for `ms` after the last one arrived. */
 async function readTopic(kafka: Kafka, topic: string, expected: number, timeoutMs = 20_000): Promise<KafkaMessage[]> {
@@ -46,34 +28,14 @@ async function readTopic(kafka: Kafka, topic: string, expected: number, timeoutM
 const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
 
 describe('sink: poison events go to the dead-letter topic, the rest lands', () => {
-  const stack = stackConfigForTests();
-  const names = testNames('poison');
-  let kafka: Kafka;
-  let clickhouse: ClickHouseClient;
-  let probe: ControlPlaneProbe;
-  let producer: EventProducer;
-  let sink: AppProcess | undefined;
-
+  const bed = useSinkTestBed('poison');
+  const { names } = bed;
   beforeAll(async () => {
-    kafka = testKafka(stack);
-    await createTopics(kafka, [names.topic, names.dlqTopic]);
-    clickhouse = testClickHouse(stack);
-    probe = await ControlPlaneProbe.open(stack, names);
-    producer = new EventProducer(kafka, names.topic);
-    await producer.connect();
-    sink = await startSink(names);
-  });
-
-  afterAll(async () => {
-    await producer?.disconnect().catch(() => {});
-    await sink?.stop();
-    await probe?.close().catch(() => {});
-    await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${names.database}` }).catch(() => {});
-    await clickhouse?.close();
-    if (kafka) await deleteTopics(kafka, [names.topic, names.dlqTopic]);
+    await bed.startSink();
   });
 
   it('one poison event among 1,000 valid ones: the 1,000 land, the poison one is dead-lettered with its reason', async () => {
+    const { kafka, clickhouse, producer } = bed;
     const valid = Array.from({ length: 1000 }, (_, i) => newEvent(i));
     // Valid JSON, valid for the gateway's eye, but ClickHouse cannot read its time.
     const poison = newEvent(-1, { time: 'the day after tomorrow' });
@@ -97,6 +59,7 @@ describe('sink: poison events go to the dead-letter topic, the rest lands', () =
   });
 
   it('an unreadable value and an event without id are dead-lettered too', async () => {
+    const { kafka, clickhouse, probe, producer } = bed;
     const noId = { ...newEvent(1), id: '' };
     const good = newEvent(2);
     await producer.sendRaw([
@@ -117,34 +80,14 @@ describe('sink: poison events go to the dead-letter topic, the rest lands', () =
 });
 
 describe('sink: a client that sends the same event id twice gets one row in query results', () => {
-  const stack = stackConfigForTests();
-  const names = testNames('retry');
-  let kafka: Kafka;
-  let clickhouse: ClickHouseClient;
-  let probe: ControlPlaneProbe;
-  let producer: EventProducer;
-  let sink: AppProcess | undefined;
-
+  const bed = useSinkTestBed('retry');
+  const { names } = bed;
   beforeAll(async () => {
-    kafka = testKafka(stack);
-    await createTopics(kafka, [names.topic, names.dlqTopic]);
-    clickhouse = testClickHouse(stack);
-    probe = await ControlPlaneProbe.open(stack, names);
-    producer = new EventProducer(kafka, names.topic);
-    await producer.connect();
-    sink = await startSink(names);
-  });
-
-  afterAll(async () => {
-    await producer?.disconnect().catch(() => {});
-    await sink?.stop();
-    await probe?.close().catch(() => {});
-    await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${names.database}` }).catch(() => {});
-    await clickhouse?.close();
-    if (kafka) await deleteTopics(kafka, [names.topic, names.dlqTopic]);
+    await bed.startSink();
   });
 
   it('collapses the retry, even when it got a new receive time, in separate batches and across a month boundary', async () => {
+    const { kafka, clickhouse, producer } = bed;
     // The original and its retry, as the ingest worker writes them: same id (the client's), the
     // retry received later, so without a client time it also got a later `time`.
     const original = newEvent(1, { id: 'client-order-42', type: 'order', time: '2026-01-31T23:59:59.900Z', received_at: '2026-01-31T23:59:59.900Z' });

@@ -1,30 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClickHouseClient } from '@clickhouse/client';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import type { KafkaMessage } from 'kafkajs';
 import { createClickHouse, migrate } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
 import { batchKey, JsonBucket, sinkControlPlane } from '@floodgate/nats';
 import { dedupToken, type BatchRecord } from '../src/batch-state.ts';
 import { createInsert } from '../src/clickhouse.ts';
 import { encodeRow, insertBody } from '../src/rows.ts';
-import {
-  ControlPlaneProbe,
-  EventProducer,
-  createTopics,
-  deleteTopics,
-  exactlyOnce,
-  newEvent,
-  stackConfigForTests,
-  startSink,
-  testClickHouse,
-  testKafka,
-  testNames,
-  toMessage,
-  waitFor,
-  waitForLagZero,
-  waitForRows,
-  type AppProcess,
-} from './harness.ts';
+import { createTopics, deleteTopics, exactlyOnce, newEvent, toMessage, waitFor, waitForLagZero, waitForRows, type AppProcess } from './harness.ts';
+import { useSinkTestBed } from './test-bed.ts';
 
 /**
  * The recovery paths of the exactly-once mechanism, made to happen on purpose: a previous owner
@@ -33,35 +16,14 @@ import {
  * deleted and re-created under the same name while NATS still holds the old batch record.
  */
 describe('sink: exactly once across a crash after insert, a replay, and a re-created topic', () => {
-  const stack = stackConfigForTests();
-  const names = testNames('eo');
+  const bed = useSinkTestBed('eo', { partitions: 1 });
+  const { stack, names } = bed;
   const env = { KAFKA_PARTITIONS: '1' };
-  let kafka: Kafka;
-  let clickhouse: ClickHouseClient;
-  let probe: ControlPlaneProbe;
-  let producer: EventProducer;
   let sink: AppProcess | undefined;
   const produced: string[] = [];
 
-  beforeAll(async () => {
-    kafka = testKafka(stack);
-    await createTopics(kafka, [names.topic, names.dlqTopic], 1);
-    clickhouse = testClickHouse(stack);
-    probe = await ControlPlaneProbe.open(stack, names);
-    producer = new EventProducer(kafka, names.topic);
-    await producer.connect();
-  });
-
-  afterAll(async () => {
-    await producer?.disconnect().catch(() => {});
-    await sink?.stop();
-    await probe?.close().catch(() => {});
-    await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${names.database}` }).catch(() => {});
-    await clickhouse?.close();
-    if (kafka) await deleteTopics(kafka, [names.topic, names.dlqTopic]);
-  });
-
   it('re-forms a batch a crashed owner inserted but did not commit, and ClickHouse drops the repeat', async () => {
+    const { kafka, clickhouse, probe, producer } = bed;
     // 300 events at offsets 0..299, with known timestamps.
     const base = Date.now() - 60_000;
     const events = Array.from({ length: 300 }, (_, i) => newEvent(i));
@@ -88,7 +50,7 @@ describe('sink: exactly once across a crash after insert, a replay, and a re-cre
       batch: { ...boundary, state: 'pending', at: new Date().toISOString() },
     });
 
-    sink = await startSink(names, env, 'first');
+    sink = await bed.startSink(env, 'first');
     await waitForRows(clickhouse, names.database, 300);
     await waitForLagZero(kafka, names);
     expect(sink.count((e) => e.msg === 're-forming the recorded batch')).toBe(1);
@@ -98,6 +60,7 @@ describe('sink: exactly once across a crash after insert, a replay, and a re-cre
   });
 
   it('a replay (group offsets reset to 0) adds no duplicate', async () => {
+    const { kafka, clickhouse, producer } = bed;
     expect((await sink!.stop()).code).toBe(0);
     const admin = kafka.admin();
     await admin.connect();
@@ -106,7 +69,7 @@ describe('sink: exactly once across a crash after insert, a replay, and a re-cre
     const more = await producer.send(100);
     produced.push(...more.map((e) => e.id));
 
-    sink = await startSink(names, env, 'replay');
+    sink = await bed.startSink(env, 'replay');
     await waitForRows(clickhouse, names.database, 400);
     await waitForLagZero(kafka, names);
     expect(sink.count((e) => e.msg === 'recorded batch was inserted; committing past it')).toBe(1);
@@ -116,6 +79,7 @@ describe('sink: exactly once across a crash after insert, a replay, and a re-cre
   });
 
   it('a topic deleted and re-created under the same name is read from its start, not skipped', async () => {
+    const { kafka, clickhouse, producer } = bed;
     expect((await sink!.stop()).code).toBe(0);
     await deleteTopics(kafka, [names.topic]);
     await waitFor(
@@ -128,7 +92,7 @@ describe('sink: exactly once across a crash after insert, a replay, and a re-cre
     const fresh = await producer.send(50);
     produced.push(...fresh.map((e) => e.id));
 
-    sink = await startSink(names, env, 'recreated');
+    sink = await bed.startSink(env, 'recreated');
     await waitForRows(clickhouse, names.database, 450);
     await waitForLagZero(kafka, names);
     expect(await exactlyOnce(clickhouse, names.database, produced)).toEqual({ rows: 450, distinct: 450, missing: 0, extra: 0 });

@@ -1,56 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClickHouseClient } from '@clickhouse/client';
-import type { Kafka } from 'kafkajs';
-import {
-  ControlPlaneProbe,
-  EventProducer,
-  createTopics,
-  deleteTopics,
-  exactlyOnce,
-  runCli,
-  sinkEnv,
-  stackConfigForTests,
-  startSupervisor,
-  testClickHouse,
-  testKafka,
-  testNames,
-  waitFor,
-  waitForLagZero,
-  waitForRows,
-  type AppProcess,
-} from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { exactlyOnce, runCli, sinkEnv, waitFor, waitForLagZero } from './harness.ts';
+import { useSinkTestBed } from './test-bed.ts';
 
 /** Done-when #6: `floodgate sink scale 3`, then `scale 1`, under load: processes appear and go; totals exact. */
 describe('floodgate sink scale, under load', () => {
-  const stack = stackConfigForTests();
-  const names = testNames('scale');
+  const bed = useSinkTestBed('scale');
+  const { names } = bed;
   const env = sinkEnv(names);
-  let kafka: Kafka;
-  let clickhouse: ClickHouseClient;
-  let probe: ControlPlaneProbe;
-  let producer: EventProducer;
-  let supervisor: AppProcess | undefined;
-
-  beforeAll(async () => {
-    kafka = testKafka(stack);
-    await createTopics(kafka, [names.topic, names.dlqTopic]);
-    clickhouse = testClickHouse(stack);
-    probe = await ControlPlaneProbe.open(stack, names);
-    producer = new EventProducer(kafka, names.topic);
-    await producer.connect();
-  });
-
-  afterAll(async () => {
-    await producer?.disconnect().catch(() => {});
-    await supervisor?.stop();
-    await probe?.close().catch(() => {});
-    await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${names.database}` }).catch(() => {});
-    await clickhouse?.close();
-    if (kafka) await deleteTopics(kafka, [names.topic, names.dlqTopic]);
-  });
 
   it('grows to 3 processes and shrinks to 1, and every event lands once', async () => {
-    supervisor = await startSupervisor(names, 1);
+    const { clickhouse, probe, producer } = bed;
+    const supervisor = await bed.startSupervisor(1);
     const one = await probe.waitForOwners(1);
     producer.startSteady(1500);
     await new Promise((r) => setTimeout(r, 1500));
@@ -73,10 +33,7 @@ describe('floodgate sink scale, under load', () => {
     await waitFor(async () => (await probe.members()).supervisors[0]?.workers.length === 1, { timeoutMs: 20_000, description: 'one worker left' });
 
     await new Promise((r) => setTimeout(r, 1500));
-    await producer.stopSteady();
-    const produced = producer.ids;
-    await waitForLagZero(kafka, names);
-    await waitForRows(clickhouse, names.database, produced.length);
+    const produced = await bed.stopLoadAndWaitUntilLanded();
     expect(await exactlyOnce(clickhouse, names.database, produced)).toEqual({ rows: produced.length, distinct: produced.length, missing: 0, extra: 0 });
     // The scaled-down processes drained (exit 0): the supervisor did not count them as crashes.
     expect(supervisor.count((e) => e.msg === 'sink process exited unexpectedly; restarting')).toBe(0);
@@ -92,35 +49,13 @@ describe('floodgate sink scale, under load', () => {
 
 /** `floodgate sink scale --auto MIN..MAX`: the supervisor follows measured consumer lag. */
 describe('floodgate sink scale --auto, from consumer lag', () => {
-  const stack = stackConfigForTests();
-  const names = testNames('auto');
+  const bed = useSinkTestBed('auto');
+  const { names } = bed;
   const env = sinkEnv(names);
-  let kafka: Kafka;
-  let clickhouse: ClickHouseClient;
-  let probe: ControlPlaneProbe;
-  let producer: EventProducer;
-  let supervisor: AppProcess | undefined;
-
-  beforeAll(async () => {
-    kafka = testKafka(stack);
-    await createTopics(kafka, [names.topic, names.dlqTopic]);
-    clickhouse = testClickHouse(stack);
-    probe = await ControlPlaneProbe.open(stack, names);
-    producer = new EventProducer(kafka, names.topic);
-    await producer.connect();
-  });
-
-  afterAll(async () => {
-    await producer?.disconnect().catch(() => {});
-    await supervisor?.stop();
-    await probe?.close().catch(() => {});
-    await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${names.database}` }).catch(() => {});
-    await clickhouse?.close();
-    if (kafka) await deleteTopics(kafka, [names.topic, names.dlqTopic]);
-  });
 
   it('adds a process while lag stays high and removes it once lag stayed low', async () => {
-    supervisor = await startSupervisor(names, 1, {
+    const { kafka, clickhouse, probe, producer } = bed;
+    await bed.startSupervisor(1, {
       SINK_AUTOSCALE_UP_LAG: '1000',
       SINK_AUTOSCALE_UP_SUSTAIN_MS: '1000',
       SINK_AUTOSCALE_DOWN_LAG: '0',

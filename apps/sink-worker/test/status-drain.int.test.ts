@@ -1,25 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClickHouseClient } from '@clickhouse/client';
-import type { Kafka } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
 import type { ActorRecord, ProcessRecord } from '@floodgate/nats';
-import {
-  ControlPlaneProbe,
-  EventProducer,
-  createTopics,
-  deleteTopics,
-  exactlyOnce,
-  runCli,
-  sinkEnv,
-  stackConfigForTests,
-  startSink,
-  testClickHouse,
-  testKafka,
-  testNames,
-  waitFor,
-  waitForLagZero,
-  waitForRows,
-  type AppProcess,
-} from './harness.ts';
+import { exactlyOnce, runCli, sinkEnv } from './harness.ts';
+import { useSinkTestBed } from './test-bed.ts';
 
 interface StatusJson {
   processes: Array<ProcessRecord & { actors: ActorRecord[] }>;
@@ -32,35 +14,13 @@ interface StatusJson {
  * nothing is lost or duplicated.
  */
 describe('floodgate status and sink drain, on three sink processes under load', () => {
-  const stack = stackConfigForTests();
-  const names = testNames('drain');
+  const bed = useSinkTestBed('drain');
+  const { names } = bed;
   const env = sinkEnv(names);
-  let kafka: Kafka;
-  let clickhouse: ClickHouseClient;
-  let probe: ControlPlaneProbe;
-  let producer: EventProducer;
-  let sinks: AppProcess[] = [];
-
-  beforeAll(async () => {
-    kafka = testKafka(stack);
-    await createTopics(kafka, [names.topic, names.dlqTopic]);
-    clickhouse = testClickHouse(stack);
-    probe = await ControlPlaneProbe.open(stack, names);
-    producer = new EventProducer(kafka, names.topic);
-    await producer.connect();
-  });
-
-  afterAll(async () => {
-    await producer?.disconnect().catch(() => {});
-    await Promise.all(sinks.map((s) => s.stop()));
-    await probe?.close().catch(() => {});
-    await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${names.database}` }).catch(() => {});
-    await clickhouse?.close();
-    if (kafka) await deleteTopics(kafka, [names.topic, names.dlqTopic]);
-  });
 
   it('status lists every process, actor and partition with its lag; drain hands one process\'s partitions to the others', async () => {
-    sinks = await Promise.all(['a', 'b', 'c'].map((tag) => startSink(names, {}, tag)));
+    const { clickhouse, probe, producer } = bed;
+    const sinks = await Promise.all(['a', 'b', 'c'].map((tag) => bed.startSink({}, tag)));
     await probe.waitForOwners(3);
     producer.startSteady(1500);
     await new Promise((r) => setTimeout(r, 2500));
@@ -101,10 +61,7 @@ describe('floodgate status and sink drain, on three sink processes under load', 
     expect(after.processes.map((p) => p.pid).sort()).toEqual(sinks.filter((s) => s !== app).map((s) => s.pid).sort());
 
     await new Promise((r) => setTimeout(r, 1500));
-    await producer.stopSteady();
-    const produced = producer.ids;
-    await waitForLagZero(kafka, names);
-    await waitForRows(clickhouse, names.database, produced.length);
+    const produced = await bed.stopLoadAndWaitUntilLanded();
     expect(await exactlyOnce(clickhouse, names.database, produced)).toEqual({ rows: produced.length, distinct: produced.length, missing: 0, extra: 0 });
     const flush = await runCli(['sink', 'flush'], env);
     expect(flush.code).toBe(0);
