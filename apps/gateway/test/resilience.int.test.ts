@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,11 +69,13 @@ describe('gateway resilience', () => {
     if (kafkaStack) await stackDown(kafkaStack, {});
   });
 
+  // A new connection per request: a kept-alive connection to a process this file kills would fail
+  // for the client's reason, not the gateway's.
   async function post(body = '{"type":"r"}') {
     const started = Date.now();
     const response = await fetch(`${pipeline.gatewayUrl}/v1/events`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, connection: 'close' },
       body,
     });
     return { status: response.status, json: (await response.json()) as any, retryAfter: response.headers.get('retry-after'), ms: Date.now() - started };
@@ -89,7 +91,17 @@ describe('gateway resilience', () => {
     const processes = childrenOf(pipeline.pids.gateway!);
     expect(processes).toHaveLength(2);
     process.kill(processes[0]!, 'SIGKILL');
-    // The other process keeps answering while the primary forks a replacement.
+    // Connections the kernel had queued on the killed process's socket are reset with it; once it
+    // is gone, the other process keeps answering while the primary forks a replacement.
+    await waitFor(() => !existsSync(`/proc/${processes[0]}/stat`) || readFileSync(`/proc/${processes[0]}/stat`, 'utf8').includes(') Z '), {
+      timeoutMs: 5000,
+      intervalMs: 20,
+      description: 'the killed gateway process to be gone',
+    });
+    // A connection made in the instant the socket goes can still be reset: give the kernel 300 ms.
+    // The replacement is forked 250 ms after the exit and needs about a second to listen, so the
+    // answers below still come from the surviving process.
+    await new Promise((r) => setTimeout(r, 300));
     for (let i = 0; i < 5; i++) expect((await post()).status).toBe(202);
     await waitFor(async () => {
       const now = childrenOf(pipeline.pids.gateway!);

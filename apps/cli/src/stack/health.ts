@@ -18,7 +18,11 @@ async function bounded<T>(what: string, timeoutMs: number, work: () => Promise<T
   }
 }
 
-/** A metadata request through a kafkajs admin client. */
+/**
+ * A metadata request through a kafkajs admin client, then a group-coordinator lookup: a fresh
+ * broker answers metadata before its __consumer_offsets topic is loaded, and a consumer group that
+ * joins in that window fails with "the coordinator is loading" (kafkajs#1752).
+ */
 export async function checkKafka(brokers: string[], timeoutMs: number): Promise<void> {
   const kafka = new Kafka({
     clientId: 'floodgate-stack-check',
@@ -33,6 +37,7 @@ export async function checkKafka(brokers: string[], timeoutMs: number): Promise<
     await bounded('kafka metadata request', timeoutMs, async () => {
       await admin.connect();
       await admin.listTopics();
+      await admin.describeGroups(['floodgate-stack-readiness']);
     });
   } finally {
     await admin.disconnect().catch(() => {});
