@@ -2,5 +2,3 @@ export { createClickHouse } from './client.ts';
 export type { ClickHouseOptions } from './client.ts';
 export { migrate, MIGRATIONS } from './migrations.ts';
 export type { Migration, MigrateOptions } from './migrations.ts';
-export { insertEventRows, batchDedupToken } from './events-table.ts';
-export type { EventRow } from './events-table.ts';
