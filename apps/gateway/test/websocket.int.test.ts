@@ -63,10 +63,6 @@ describe('gateway WebSocket stream', () => {
     });
   }
 
-  function closeCode(ws: WebSocket): Promise<number> {
-    return new Promise((resolve) => ws.once('close', (code) => resolve(code)));
-  }
-
   it('refuses an upgrade without a valid key with 401', async () => {
     const ws = new WebSocket(wsUrl);
     const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
