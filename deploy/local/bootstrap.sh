@@ -57,6 +57,8 @@ elif (( $(java_major || echo 0) < 17 )); then
   packages+=(openjdk-17-jre-headless)
 fi
 command -v mvn >/dev/null || packages+=(maven)
+# The gateway's slow-reader test uses a few lines of Python (a socket with a fixed receive buffer).
+command -v python3 >/dev/null || packages+=(python3)
 # Headless Chromium for the bench's HTML report test (bench/test/report-browser.int.test.ts).
 command -v chromium >/dev/null || [[ -x /usr/bin/chromium ]] || packages+=(chromium)
 

@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '@floodgate/clickhouse';
@@ -8,6 +12,8 @@ import { startPipeline, type RunningPipeline } from '../../cli/src/run/pipeline.
 
 /** WS /v1/stream end to end: gateway (2 processes) → Kafka → sink → ClickHouse. */
 const KEY = 'key-ws-test-0001';
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const run = promisify(execFile);
 
 interface Ack {
   ack?: number;
@@ -38,7 +44,7 @@ describe('gateway WebSocket stream', () => {
         FLOODGATE_API_KEYS: `ws-tenant:${KEY}`,
         WS_MAX_MESSAGE_BYTES: String(64 * 1024),
         WS_MAX_BUFFERED_BYTES: String(64 * 1024),
-        WS_MAX_UNACKED: '16',
+        WS_MAX_UNACKED: '1000',
         WS_SLOW_READER_CLOSE_MS: '3000',
       },
       onLogLine: (app, line) => {
@@ -143,5 +149,17 @@ describe('gateway WebSocket stream', () => {
     expect(replies[0]).toMatchObject({ nack: 41, error: { code: 'WS_MESSAGE_TOO_LARGE' } });
     expect(replies[1]).toMatchObject({ ack: 42, accepted: 1 });
     ws.close(1000);
+  });
+
+  it('throttles, then closes with 4008, a client that never reads its acks', async () => {
+    // The client (a few lines of Python: Node cannot fix a socket's receive buffer) sends 300
+    // messages of 300 events, never reading the ~37 KB ack of each. Once the kernel's buffers are
+    // full the gateway holds its messages, and closes it after WS_SLOW_READER_CLOSE_MS (3 s).
+    const { port } = new URL(pipeline.gatewayUrl);
+    const { stdout } = await run('python3', [path.join(HERE, 'clients/never-reads.py'), '127.0.0.1', port, KEY, '300', '300', '0.02', '6'], { timeout: 120_000 });
+    const result = JSON.parse(stdout) as { sent: number; close: number | null };
+    expect(result.close).toBe(4008);
+    const metrics = await (await fetch(`${pipeline.adminUrl}/metrics`, { headers: { connection: 'close' } })).text();
+    expect(metrics).toMatch(/floodgate_gateway_websocket_closed_by_server_total\{reason="slow_reader"\} 1/);
   });
 });
