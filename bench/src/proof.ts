@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin } from 'kafkajs';
+import type { LatencySummary } from './histogram.ts';
 
 /**
  * The delivery proof: after the run, wait until the sink's consumer group has no lag on the topic,
@@ -107,15 +108,7 @@ export function proofQueries(o: ProofQueryOptions) {
 
 export const E2E_POINTS = [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100];
 
-export interface EndToEnd {
-  count: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  p999: number;
-  max: number;
+export interface EndToEnd extends LatencySummary {
   /** Latency by percentile, for the distribution chart. */
   curve: { percentile: number; ms: number }[];
   /** Per second of receive time. */

@@ -13,6 +13,7 @@ import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from '
 import { v7 as uuidv7 } from 'uuid';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { clickhouseUrl, type StackConfig } from '@floodgate/config';
+import type { NormalisedEvent } from '@floodgate/event-model';
 import { createLogger } from '@floodgate/logging';
 import {
   connectNats,
@@ -266,16 +267,8 @@ export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void
   }
 }
 
-export interface TestEvent {
-  id: string;
-  tenant: string;
-  type: string;
-  source: string;
-  subject: string;
-  time: string;
-  received_at: string;
-  data: Record<string, unknown>;
-}
+/** What the ingest worker puts on the topic. */
+export type TestEvent = NormalisedEvent;
 
 export function newEvent(n: number, overrides: Partial<TestEvent> = {}): TestEvent {
   const now = new Date().toISOString();
