@@ -18,6 +18,15 @@ export const stackSchema = z.object({
     .min(1)
     .optional()
     .transform((p) => (p === undefined ? path.join(REPO_ROOT, '.floodgate') : path.resolve(p))),
+  /**
+   * Where `stack up` keeps the Kafka jars it fetches; default `<FLOODGATE_HOME>/cache`. Lets a second
+   * stack (a test's private broker) share the jars of the first instead of fetching them again.
+   */
+  FLOODGATE_CACHE: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((p) => (p === undefined ? undefined : path.resolve(p))),
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),
   /** KRaft controller port of the local broker (`stack up` only); unset: the broker port + 1. */
   KAFKA_CONTROLLER_PORT: z.coerce.number().int().min(1).max(65535).optional(),

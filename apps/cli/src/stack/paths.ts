@@ -8,13 +8,13 @@ export type ServerName = 'kafka' | 'nats' | 'clickhouse';
 export const SERVER_NAMES: readonly ServerName[] = ['kafka', 'nats', 'clickhouse'];
 
 /** Everything `stack up` writes lives under FLOODGATE_HOME, laid out here. */
-export function stackPaths(home: string) {
+export function stackPaths(home: string, cache?: string) {
   return {
     home,
     logs: path.join(home, 'logs'),
     run: path.join(home, 'run'),
     data: path.join(home, 'data'),
-    cache: path.join(home, 'cache'),
+    cache: cache ?? path.join(home, 'cache'),
     config: path.join(home, 'config'),
     lock: path.join(home, 'run', 'stack.lock'),
     logFile: (name: string) => path.join(home, 'logs', `${name}.log`),

@@ -44,7 +44,7 @@ export interface ServerPlan {
 export const CHDB_SERVER_ENTRY = 'apps/chdb-server/src/main.ts';
 
 function kafkaPlan(config: StackConfig): ServerPlan {
-  const paths = stackPaths(config.FLOODGATE_HOME);
+  const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
   const brokers = config.KAFKA_BROKERS;
   const configDir = path.join(paths.config, 'kafka');
   const propertiesFile = path.join(configDir, 'server.properties');
@@ -109,7 +109,7 @@ function kafkaPlan(config: StackConfig): ServerPlan {
 }
 
 function natsPlan(config: StackConfig): ServerPlan {
-  const paths = stackPaths(config.FLOODGATE_HOME);
+  const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
   const servers = parseNatsServers(config.NATS_URL);
   const first = servers[0]!;
   const scheme = /^([a-z]+):\/\//i.exec(config.NATS_URL.trim())?.[1]?.toLowerCase() ?? 'nats';
@@ -149,7 +149,7 @@ function natsPlan(config: StackConfig): ServerPlan {
 }
 
 function clickhousePlan(config: StackConfig): ServerPlan {
-  const paths = stackPaths(config.FLOODGATE_HOME);
+  const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
   const url = clickhouseUrl(config);
   const dataDir = path.join(paths.data, 'clickhouse');
   // Harmless for the server (where Node would write diagnostic reports) and it puts our

@@ -196,7 +196,7 @@ function lockTimeout(config: StackConfig): number {
  */
 export async function stackUp(config: StackConfig, options: StackOptions = {}): Promise<StackUpResult> {
   const say = options.say ?? (() => {});
-  const paths = stackPaths(config.FLOODGATE_HOME);
+  const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
   for (const dir of [paths.logs, paths.run, paths.data, paths.cache, paths.config]) mkdirSync(dir, { recursive: true });
   const plans = serverPlans(config);
   const results = await withLock(
@@ -233,7 +233,7 @@ export async function stackUp(config: StackConfig, options: StackOptions = {}): 
  */
 export async function stackDown(config: StackConfig, options: StackOptions = {}): Promise<StackDownResult> {
   const say = options.say ?? (() => {});
-  const paths = stackPaths(config.FLOODGATE_HOME);
+  const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
   const plans = serverPlans(config);
   const servers = await withLock(
     paths.lock,
@@ -275,7 +275,7 @@ export async function stackDown(config: StackConfig, options: StackOptions = {})
 
 /** Each server's address, our pid (or external), and whether it answers a real request now. */
 export async function stackStatus(config: StackConfig): Promise<StackStatus> {
-  const paths = stackPaths(config.FLOODGATE_HOME);
+  const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
   const plans = serverPlans(config);
   const servers = await Promise.all(
     plans.map(async (plan): Promise<ServerStatus> => {

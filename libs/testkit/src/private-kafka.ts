@@ -1,0 +1,106 @@
+/**
+ * A Kafka broker of a test's own, for tests that stop, freeze or restart the broker: the shared one
+ * serves every other test and must stay up. It is started by the project's own `floodgate stack up`
+ * in a private FLOODGATE_HOME (its own data, logs and pid file), sharing the jar cache of the main
+ * stack; NATS and ClickHouse stay the shared ones (used as they are, never started or stopped).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clickhouseUrl, type StackConfig } from '@floodgate/config';
+import { freePort } from './ports.ts';
+import { stackConfigForTests } from './stack.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI = path.join(REPO_ROOT, 'apps/cli/src/main.ts');
+
+export interface PrivateKafka {
+  /** `127.0.0.1:<port>`: use as KAFKA_BROKERS. */
+  readonly brokers: string;
+  /** The broker's JVM pid (changes after `restart`). */
+  pid(): number;
+  /** SIGSTOP: the broker keeps its sockets open and answers nothing (a stalled broker). */
+  freeze(): void;
+  /** SIGCONT after `freeze`. */
+  thaw(): void;
+  /** `floodgate stack down` for this broker (SIGTERM, clean shutdown), then `stack up` again, on the same data. */
+  restart(options?: { downForMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+  /** Stops the broker and removes its data. */
+  destroy(): Promise<void>;
+}
+
+function runStackCommand(command: 'up' | 'down', env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'stack', command], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env, LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`floodgate stack ${command} for a private Kafka exited ${code}:\n${output}`));
+    });
+  });
+}
+
+/**
+ * Starts a private single-node KRaft broker on free loopback ports and waits until it answers.
+ * `shared`: the main stack's configuration (its jar cache, NATS and ClickHouse are reused).
+ */
+export async function startPrivateKafka(label: string, shared: Readonly<StackConfig> = stackConfigForTests()): Promise<PrivateKafka> {
+  const home = mkdtempSync(path.join(os.tmpdir(), `floodgate-kafka-${label}-`));
+  const brokerPort = await freePort();
+  let controllerPort = await freePort();
+  while (controllerPort === brokerPort) controllerPort = await freePort();
+  const brokers = `127.0.0.1:${brokerPort}`;
+  const env: NodeJS.ProcessEnv = {
+    FLOODGATE_HOME: home,
+    FLOODGATE_CACHE: shared.FLOODGATE_CACHE ?? path.join(shared.FLOODGATE_HOME, 'cache'),
+    KAFKA_BROKERS: brokers,
+    KAFKA_CONTROLLER_PORT: String(controllerPort),
+    NATS_URL: shared.NATS_URL,
+    CLICKHOUSE_URL: clickhouseUrl(shared),
+    CLICKHOUSE_USER: shared.CLICKHOUSE_USER,
+    CLICKHOUSE_PASSWORD: shared.CLICKHOUSE_PASSWORD,
+  };
+  const pidFile = path.join(home, 'run', 'kafka.pid');
+  const pid = () => Number(readFileSync(pidFile, 'utf8').trim());
+  let frozen = false;
+  await runStackCommand('up', env);
+  const stop = async () => {
+    if (frozen) {
+      process.kill(pid(), 'SIGCONT');
+      frozen = false;
+    }
+    await runStackCommand('down', env);
+  };
+  return {
+    brokers,
+    pid,
+    freeze() {
+      process.kill(pid(), 'SIGSTOP');
+      frozen = true;
+    },
+    thaw() {
+      process.kill(pid(), 'SIGCONT');
+      frozen = false;
+    },
+    async restart(options = {}) {
+      await stop();
+      if (options.downForMs) await new Promise((r) => setTimeout(r, options.downForMs));
+      await runStackCommand('up', env);
+    },
+    stop,
+    async destroy() {
+      await stop().catch(() => {});
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
