@@ -1,13 +1,15 @@
 import os from 'node:os';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { Supervisor, type ActorRef } from '@floodgate/actors';
+import { backoffDelay, Supervisor, type ActorRef } from '@floodgate/actors';
+import { isProgrammerError } from '@floodgate/errors';
 import type { Logger } from '@floodgate/logging';
 import {
   batchKey,
   JsonBucket,
   sinkControlPlane,
   type ActorRecord,
+  type ErrorInfo,
   type NatsConnection,
   type ProcessRecord,
   type ProcessState,
@@ -72,7 +74,35 @@ interface Slot {
   status: PartitionStatus;
 }
 
-/** A partition's pause reasons and delivery epoch, bound to the consumer; inert once retired. */
+/**
+ * One kafkajs consumer instance. When it crashes the sink retires it and makes a new one, so
+ * whatever was bound to it (gates, commits) must not touch the dead instance: kafkajs throws
+ * synchronously from pause/resume/seek once its consumer group is gone.
+ */
+interface ConsumerRun {
+  readonly consumer: Consumer;
+  /** False from the moment its crash is seen (or it is disconnected) on. */
+  alive: boolean;
+  /** Removes the sink's listeners from this instance. */
+  readonly detach: Array<() => void>;
+}
+
+/**
+ * Calls the consumer unless it is gone. kafkajs throws "Consumer group was not initialized" from
+ * pause/resume/seek in the window between its crash and the CRASH event: that is the crash the
+ * handler below deals with, not a failure of the caller (an actor, a rebalance), so it is logged
+ * and not passed on.
+ */
+function onConsumer(run: ConsumerRun, logger: Logger, what: string, call: (consumer: Consumer) => void): void {
+  if (!run.alive) return;
+  try {
+    call(run.consumer);
+  } catch (error) {
+    logger.warn({ err: error, call: what }, 'kafka consumer unavailable (it crashed; a new one is being made)');
+  }
+}
+
+/** A partition's pause reasons and delivery epoch, bound to one consumer instance; inert once retired. */
 class Gate implements PartitionGate {
   epoch = 0;
   accepting = false;
@@ -83,23 +113,28 @@ class Gate implements PartitionGate {
   constructor(
     readonly topic: string,
     readonly partition: number,
-    private readonly consumer: Consumer,
+    private readonly run: ConsumerRun,
+    private readonly logger: Logger,
     private readonly onChange: (paused: boolean) => void,
   ) {}
+
+  private call(what: string, call: (consumer: Consumer) => void): void {
+    onConsumer(this.run, this.logger, what, call);
+  }
 
   pause(reason: PauseReason): void {
     if (this.retired) return;
     const was = this.reasons.size > 0;
     this.reasons.add(reason);
     if (!was) {
-      this.consumer.pause([{ topic: this.topic, partitions: [this.partition] }]);
+      this.call('pause', (c) => c.pause([{ topic: this.topic, partitions: [this.partition] }]));
       this.onChange(true);
     }
   }
 
   resume(reason: PauseReason): void {
     if (this.retired || !this.reasons.delete(reason) || this.reasons.size > 0) return;
-    this.consumer.resume([{ topic: this.topic, partitions: [this.partition] }]);
+    this.call('resume', (c) => c.resume([{ topic: this.topic, partitions: [this.partition] }]));
     this.onChange(false);
   }
 
@@ -109,7 +144,7 @@ class Gate implements PartitionGate {
 
   seek(offset: number): void {
     if (this.retired) return;
-    this.consumer.seek({ topic: this.topic, partition: this.partition, offset: String(offset) });
+    this.call('seek', (c) => c.seek({ topic: this.topic, partition: this.partition, offset: String(offset) }));
   }
 
   /** The partition is no longer ours: undo our pause so a later assignment starts clean. */
@@ -117,16 +152,36 @@ class Gate implements PartitionGate {
     if (this.retired) return;
     this.retired = true;
     this.accepting = false;
-    if (this.reasons.size > 0 && !stillAssigned) this.consumer.resume([{ topic: this.topic, partitions: [this.partition] }]);
+    if (this.reasons.size > 0 && !stillAssigned) this.call('resume', (c) => c.resume([{ topic: this.topic, partitions: [this.partition] }]));
     this.reasons.clear();
   }
 }
+
+function errorInfo(code: string, error: unknown): ErrorInfo {
+  const message = error instanceof Error ? error.message : String(error);
+  return { at: new Date().toISOString(), code, message: message.slice(0, 500) };
+}
+
+/** The innermost cause (kafkajs wraps connection errors in retry errors). */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 10 && current instanceof Error && current.cause !== undefined; depth++) current = current.cause;
+  return current;
+}
+
+/** How long a heartbeat waits for fresh end offsets before it publishes the last known ones. */
+const LAG_REFRESH_WAIT_MS = 1000;
 
 /**
  * A sink process: one Kafka consumer in the group, one partition actor per assigned partition
  * under a supervisor. kafkajs uses the eager rebalance protocol (every member gives up all its
  * partitions on each rebalance), so on each new assignment every actor is stopped and a fresh one
  * starts per assigned partition from the committed offset and the recorded batch.
+ *
+ * Kafka going away (a broker restart, however long) is ridden out: when kafkajs gives up on its
+ * consumer (CRASH, e.g. KafkaJSNumberOfRetriesExceeded) the actors stop, the process shows state
+ * `reconnecting` with the error, and a new consumer is made after a backoff, again and again,
+ * until it joins the group; then the actors start from the committed offsets and recorded batches.
  */
 export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   const { kafka, clickhouse, nc, logger, metrics } = deps;
@@ -135,15 +190,28 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   const table = `${config.CLICKHOUSE_DATABASE}.${config.SINK_TABLE}`;
   const startedAt = new Date().toISOString();
   const labels = { topic };
-  const consumer = kafka.consumer({
-    groupId: config.SINK_GROUP_ID,
-    sessionTimeout: config.SINK_SESSION_TIMEOUT_MS,
-    heartbeatInterval: config.SINK_HEARTBEAT_INTERVAL_MS,
-    rebalanceTimeout: config.SINK_REBALANCE_TIMEOUT_MS,
-    maxWaitTimeInMs: config.SINK_FETCH_MAX_WAIT_MS,
-    maxBytesPerPartition: config.SINK_FETCH_MAX_BYTES_PER_PARTITION,
-    allowAutoTopicCreation: false,
+  const newConsumerRun = (): ConsumerRun => ({
+    consumer: kafka.consumer({
+      groupId: config.SINK_GROUP_ID,
+      sessionTimeout: config.SINK_SESSION_TIMEOUT_MS,
+      heartbeatInterval: config.SINK_HEARTBEAT_INTERVAL_MS,
+      rebalanceTimeout: config.SINK_REBALANCE_TIMEOUT_MS,
+      maxWaitTimeInMs: config.SINK_FETCH_MAX_WAIT_MS,
+      maxBytesPerPartition: config.SINK_FETCH_MAX_BYTES_PER_PARTITION,
+      allowAutoTopicCreation: false,
+      // kafkajs would restart a crashed consumer itself, but only for errors it deems retriable,
+      // with no backoff of its own and no way to see it from outside. The sink does it instead
+      // (reconnect below): every crash, unbounded, with backoff, shown in `floodgate status`.
+      retry: { restartOnFailure: async () => false },
+    }),
+    alive: true,
+    detach: [],
   });
+  let current: ConsumerRun = newConsumerRun();
+  /** Set while there is no working consumer: since when, failed attempts, when the next one starts. */
+  let reconnect: { since: string; attempts: number; nextAttemptAt: string | null; timer?: NodeJS.Timeout } | undefined;
+  /** The last consumer failure (shown as the process's last error when it is the newest). */
+  let kafkaError: ErrorInfo | undefined;
   const admin: Admin = kafka.admin();
   const deadLetters = new DeadLetterProducer(kafka, topic, config.KAFKA_DLQ_TOPIC);
   const insert = createInsert(clickhouse, table);
@@ -205,7 +273,8 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
 
   function spawn(partition: number): Slot {
     const status = newPartitionStatus();
-    const gate = new Gate(topic, partition, consumer, (paused) => metrics.partitionPaused.set({ topic, partition: String(partition) }, paused ? 1 : 0));
+    const run = current;
+    const gate = new Gate(topic, partition, run, logger, (paused) => metrics.partitionPaused.set({ topic, partition: String(partition) }, paused ? 1 : 0));
     if (operatorPaused) gate.pause('operator');
     const actor = supervisor.spawn<PartitionMessage>(
       `partition-${partition}`,
@@ -226,7 +295,11 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         },
         insert,
         deadLetter: (letters) => deadLetters.send(letters),
-        commit: (offset) => consumer.commitOffsets([{ topic, partition, offset: String(offset) }]),
+        // Bound to the consumer this actor was started for: a commit never goes through a later one.
+        commit: async (offset) => {
+          if (!run.alive) throw new Error('the kafka consumer this partition was assigned by is gone');
+          await run.consumer.commitOffsets([{ topic, partition, offset: String(offset) }]);
+        },
         metrics,
         logger,
         status,
@@ -248,7 +321,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
           if (slots.get(partition) !== slot || drainPromise || !assigned.includes(partition)) return;
           logger.warn({ partition }, 'partition still assigned after its actor stopped; starting a new one');
           slot.gate.retire(true);
-          consumer.resume([{ topic, partitions: [partition] }]);
+          onConsumer(current, logger, 'resume', (c) => c.resume([{ topic, partitions: [partition] }]));
           slots.set(partition, spawn(partition));
         });
       }, config.SINK_SESSION_TIMEOUT_MS).unref();
@@ -273,17 +346,25 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     assigned = mine;
     // Synchronously, before kafkajs fetches for the new generation: nothing is handed to the old
     // actors any more, and new partitions wait (paused) until their actor has sought its start.
+    const run = current;
     for (const slot of slots.values()) slot.gate.accepting = false;
-    if (mine.length > 0) consumer.pause([{ topic, partitions: mine }]);
-    assignmentChain = assignmentChain.then(async () => {
-      await stopSlots(mine);
-      if (assigned !== mine) return; // a newer assignment is queued behind us
-      consumer.resume([{ topic, partitions: mine }]); // each gate pauses again until its actor is ready
-      metrics.partitionsOwned.set(labels, drainPromise ? 0 : mine.length);
-      if (drainPromise) return;
-      for (const partition of mine) slots.set(partition, spawn(partition));
-      logger.info({ partitions: mine }, 'partitions assigned');
-    });
+    if (mine.length > 0) onConsumer(run, logger, 'pause', (c) => c.pause([{ topic, partitions: mine }]));
+    assignmentChain = assignmentChain
+      .then(async () => {
+        await stopSlots(mine);
+        if (assigned !== mine) return; // a newer assignment is queued behind us
+        if (mine.length > 0) onConsumer(run, logger, 'resume', (c) => c.resume([{ topic, partitions: mine }])); // each gate pauses again until its actor is ready
+        metrics.partitionsOwned.set(labels, drainPromise ? 0 : mine.length);
+        if (drainPromise || !run.alive || run !== current) return;
+        for (const partition of mine) slots.set(partition, spawn(partition));
+        logger.info({ partitions: mine }, 'partitions assigned');
+      })
+      .catch((error: unknown) => {
+        // A bug, not Kafka: the chain must never stay rejected (an unhandled rejection ends the
+        // process without a drain). End the process cleanly; its supervisor restarts it.
+        logger.fatal({ err: error, partitions: mine }, 'cannot apply a partition assignment');
+        endSink({ reason: 'failed', error });
+      });
   }
 
   // --- consumer loop ---------------------------------------------------------------------------
@@ -309,18 +390,84 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     batches = await JsonBucket.open<BatchRecord>(nc, plane.batchesBucket);
     await admin.connect();
     await deadLetters.connect();
-    consumer.on(consumer.events.GROUP_JOIN, (event) => onAssignment(event.payload.memberAssignment[topic] ?? []));
-    consumer.on(consumer.events.CRASH, (event) => {
-      const { error, restart } = event.payload;
-      logger.error({ err: error, restart }, 'kafka consumer crashed');
-      onAssignment([]);
-      if (!restart) endSink({ reason: 'failed', error });
-    });
     logger.info({ group: config.SINK_GROUP_ID, topic }, 'joining the consumer group');
+    await runConsumer(current);
+    if (state === 'starting') state = operatorPaused ? 'paused' : 'running';
+  }
+
+  /** Connects, subscribes and runs one consumer instance; its events drive assignments and recovery. */
+  async function runConsumer(run: ConsumerRun): Promise<void> {
+    const { consumer } = run;
+    run.detach.push(
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        if (run !== current || !run.alive) return;
+        onJoined();
+        onAssignment(event.payload.memberAssignment[topic] ?? []);
+      }),
+      consumer.on(consumer.events.CRASH, (event) => onCrash(run, event.payload.error)),
+    );
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
-    state = 'running';
+  }
+
+  function onJoined(): void {
+    if (reconnect) {
+      logger.info({ since: reconnect.since, attempts: reconnect.attempts + 1 }, 'kafka consumer reconnected; resuming');
+      reconnect = undefined;
+    }
+    if (state === 'starting' || state === 'reconnecting') state = operatorPaused ? 'paused' : 'running';
+  }
+
+  /** Stops using a consumer instance for good: its gates and commits go inert, kafkajs lets go of it. */
+  function retire(run: ConsumerRun): void {
+    run.alive = false;
+    for (const detach of run.detach.splice(0)) detach();
+    void run.consumer.disconnect().catch((error: unknown) => logger.debug({ err: error }, 'disconnecting a crashed kafka consumer failed'));
+  }
+
+  /**
+   * kafkajs gave up on the consumer (its retries are spent: the broker is away, the coordinator
+   * moved, ...) or a new one could not connect. The actors stop (nothing uncommitted is lost: the
+   * next assignment re-reads from the committed offset and the recorded batch), and a new consumer
+   * is made after a backoff, for as long as it takes. Only a programmer error ends the process.
+   */
+  function onCrash(run: ConsumerRun, error: unknown): void {
+    if (run !== current || !run.alive) return;
+    retire(run);
+    const programmer = isProgrammerError(rootCause(error));
+    kafkaError = errorInfo(programmer ? 'INTERNAL' : 'KAFKA_UNAVAILABLE', error);
+    onAssignment([]);
+    if (drainPromise) return; // the drain leaves the group; nothing to reconnect
+    if (programmer) {
+      logger.fatal({ err: error }, 'kafka consumer crashed on a programming error; ending this process');
+      endSink({ reason: 'failed', error });
+      return;
+    }
+    state = 'reconnecting';
+    if (reconnect) reconnect.attempts++;
+    else reconnect = { since: new Date().toISOString(), attempts: 0, nextAttemptAt: null };
+    const delayMs = backoffDelay({ initialMs: config.SINK_RETRY_INITIAL_MS, maxMs: config.SINK_RETRY_MAX_MS }, reconnect.attempts);
+    reconnect.nextAttemptAt = new Date(Date.now() + delayMs).toISOString();
+    reconnect.timer = setTimeout(() => void reconnectNow(), delayMs);
+    const log = { err: error, attempt: reconnect.attempts + 1, since: reconnect.since, delayMs };
+    if (reconnect.attempts === 0) logger.error(log, 'kafka consumer crashed; making a new one');
+    else logger.warn(log, 'kafka consumer still unavailable; retrying');
+  }
+
+  async function reconnectNow(): Promise<void> {
+    if (!reconnect || drainPromise) return;
+    reconnect.timer = undefined;
+    reconnect.nextAttemptAt = null;
+    const run = newConsumerRun();
+    current = run;
+    try {
+      await runConsumer(run);
+    } catch (error) {
+      onCrash(run, error); // connect or subscribe failed: the broker is still away
+      return;
+    }
+    if (drainPromise) retire(run);
   }
 
   async function askAll(type: 'flush' | 'drain'): Promise<FlushOutcome[]> {
@@ -339,13 +486,16 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     drainPromise ??= (async () => {
       state = 'draining';
       logger.info({ partitions: assigned }, 'draining: flushing, committing and leaving the group');
+      if (reconnect?.timer) clearTimeout(reconnect.timer);
       await assignmentChain;
       for (const slot of slots.values()) slot.gate.pause('draining');
       const flushed = await askAll('drain');
       const incomplete = [...slots.values()].filter((s) => s.status.bufferedRows > 0).map((s) => s.partition);
       await stopSlots([]);
       // Leaving the group hands the partitions to the others right away (no session timeout).
-      await consumer.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'leaving the consumer group failed'));
+      const run = current;
+      await run.consumer.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'leaving the consumer group failed'));
+      run.alive = false;
       await deadLetters.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});
       metrics.partitionsOwned.set(labels, 0);
@@ -382,8 +532,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       if (s.lastError) record.lastError = s.lastError;
       return record;
     });
-    const lastError = actors
-      .map((a) => a.lastError)
+    const lastError = [kafkaError, ...actors.map((a) => a.lastError)]
       .filter((e) => e !== undefined)
       .sort((a, b) => (a.at < b.at ? 1 : -1))[0];
     const process: ProcessRecord = {
@@ -406,12 +555,12 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     const port = deps.adminPort?.();
     if (port !== undefined) process.adminPort = port;
     if (lastError) process.lastError = lastError;
+    if (reconnect) process.reconnecting = { since: reconnect.since, attempts: reconnect.attempts + 1, nextAttemptAt: reconnect.nextAttemptAt };
     return { process, actors };
   }
 
-  /** Refreshes end offsets (for lag) of the owned partitions; called by the heartbeat. */
-  async function refreshLag(): Promise<void> {
-    if (slots.size === 0 || drainPromise) return;
+  let endsInFlight: Promise<void> | undefined;
+  async function readEnds(): Promise<void> {
     const ends = await admin.fetchTopicOffsets(topic);
     for (const end of ends) {
       const slot = slots.get(end.partition);
@@ -420,6 +569,23 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       if (slot.status.committed !== null) {
         metrics.partitionLag.set({ topic, partition: String(end.partition) }, Math.max(0, Number(end.high) - slot.status.committed));
       }
+    }
+  }
+
+  /**
+   * Refreshes end offsets (for lag) of the owned partitions; called by the heartbeat. Waits at most
+   * LAG_REFRESH_WAIT_MS: with Kafka away the admin request takes its retries, and the heartbeat
+   * must still go out (the membership entry would expire and `status` lose the process).
+   */
+  async function refreshLag(): Promise<void> {
+    if (slots.size === 0 || drainPromise) return;
+    const inFlight = (endsInFlight ??= readEnds().finally(() => (endsInFlight = undefined)));
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, LAG_REFRESH_WAIT_MS)));
+    try {
+      await Promise.race([inFlight, waited]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -12,6 +12,7 @@ export type {
   FlushInfo,
   ProcessState,
   ProcessRecord,
+  ReconnectInfo,
   ActorState,
   ActorRecord,
   SupervisorWorker,

@@ -53,7 +53,8 @@ export interface FlushInfo {
   ms: number;
 }
 
-export type ProcessState = 'starting' | 'running' | 'paused' | 'draining';
+/** `reconnecting`: Kafka is away and the process is making a new consumer, with backoff, until it joins. */
+export type ProcessState = 'starting' | 'running' | 'paused' | 'draining' | 'reconnecting';
 
 export interface ProcessRecord {
   kind: 'process';
@@ -74,6 +75,17 @@ export interface ProcessRecord {
   deadLettered: number;
   adminPort?: number;
   lastError?: ErrorInfo;
+  /** Set while state is `reconnecting`. */
+  reconnecting?: ReconnectInfo;
+}
+
+export interface ReconnectInfo {
+  /** ISO time the consumer was lost. */
+  since: string;
+  /** Consumers that failed since then (the crashed one included). */
+  attempts: number;
+  /** When the next consumer is made (ISO), or null while one is connecting. */
+  nextAttemptAt: string | null;
 }
 
 export type ActorState = 'starting' | 'idle' | 'buffering' | 'inserting' | 'retrying' | 'draining' | 'stopped';

@@ -30,7 +30,7 @@ export interface ControlSession {
 
 /** A short-lived NATS connection for one CLI command. */
 export async function openControl(config: CliSinkConfig): Promise<ControlSession> {
-  const logger = createLogger('floodgate-cli', { level: process.env.LOG_LEVEL ?? 'error' });
+  const logger = createLogger('floodgate-cli', { level: process.env.LOG_LEVEL ?? 'error' }, process.stderr);
   const nc = await connectNats({ url: config.NATS_URL, name: 'floodgate-cli', logger, timeoutMs: 3000 });
   return { nc, close: () => nc.close().catch(() => {}) };
 }
@@ -68,7 +68,8 @@ export async function readMembers(nc: NatsConnection, config: CliSinkConfig): Pr
 export async function readLag(config: CliSinkConfig, pairs: Array<{ group: string; topic: string }>): Promise<Map<string, PartitionLag[]>> {
   const out = new Map<string, PartitionLag[]>();
   if (pairs.length === 0) return out;
-  const logger = createLogger('floodgate-cli', { level: process.env.LOG_LEVEL ?? 'error' });
+  // Log lines to stderr: stdout is the command's output (`status --json` must stay JSON while Kafka is away).
+  const logger = createLogger('floodgate-cli', { level: process.env.LOG_LEVEL ?? 'error' }, process.stderr);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-cli', logger });
   const admin = kafka.admin();
   await admin.connect();

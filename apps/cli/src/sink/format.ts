@@ -30,6 +30,14 @@ const bytes = (n: number): string => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `$
 const shortError = (e: { code: string; message: string; at: string } | undefined, now: number): string =>
   e ? `${ago(e.at, now)} ${e.code}: ${e.message.replace(/\s+/g, ' ').slice(0, 60)}` : '-';
 
+/** The process state; while reconnecting to Kafka also since when, how many attempts, and when the next one is. */
+const processState = (p: ProcessRecord, now: number): string => {
+  const r = p.state === 'reconnecting' ? p.reconnecting : undefined;
+  if (!r) return p.state;
+  const next = r.nextAttemptAt ? `next in ${Math.max(0, Math.ceil((Date.parse(r.nextAttemptAt) - now) / 1000))}s` : 'connecting';
+  return `reconnecting (since ${ago(r.since, now)}, attempt ${r.attempts}, ${next})`;
+};
+
 /** The `floodgate status` text: supervisors, processes, then every partition with its owner and lag. */
 export function renderStatus(view: StatusView, now = Date.now()): string {
   const parts: string[] = [];
@@ -58,7 +66,7 @@ export function renderStatus(view: StatusView, now = Date.now()): string {
             p.id,
             p.host,
             String(p.pid),
-            p.state,
+            processState(p, now),
             p.group,
             p.topic,
             p.partitions.join(',') || '-',
