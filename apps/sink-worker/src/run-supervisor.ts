@@ -1,6 +1,7 @@
 import { migrate } from '@floodgate/clickhouse';
 import { createKafka, ensureTopics } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
+import { onParentExit } from '@floodgate/lifecycle';
 import { connectNats } from '@floodgate/nats';
 import { createSinkClickHouse } from './clickhouse.ts';
 import type { SupervisorConfig } from './config.ts';
@@ -8,7 +9,8 @@ import { createSinkSupervisor } from './supervisor.ts';
 
 /**
  * Runs the sink supervisor in this process (it becomes the node:cluster primary) until SIGTERM or
- * SIGINT, then drains every sink process and resolves. Used by supervisor-main.ts and by
+ * SIGINT (or, when a parent started it with an IPC channel, as `floodgate start` does, until that
+ * parent goes away), then drains every sink process and resolves. Used by supervisor-main.ts and by
  * `floodgate sink start`.
  */
 export async function runSupervisor(config: SupervisorConfig, logger: Logger): Promise<void> {
@@ -31,7 +33,16 @@ export async function runSupervisor(config: SupervisorConfig, logger: Logger): P
   await supervisor.start();
   const record = supervisor.record();
   logger.info(
-    { supervisor: supervisor.id, mode: record.mode, processes: record.desired, auto: record.auto, adminPort: record.adminPort, group: config.SINK_GROUP_ID, topic: config.KAFKA_TOPIC },
+    {
+      supervisor: supervisor.id,
+      mode: record.mode,
+      processes: record.desired,
+      auto: record.auto,
+      adminPort: record.adminPort,
+      group: config.SINK_GROUP_ID,
+      topic: config.KAFKA_TOPIC,
+      restarts: `a sink process that dies is restarted with backoff (up to ${config.SINK_WORKER_MAX_RESTARTS} times within ${config.SINK_WORKER_RESTART_WINDOW_MS} ms)`,
+    },
     'sink supervisor running',
   );
   await new Promise<void>((resolve) => {
@@ -44,6 +55,8 @@ export async function runSupervisor(config: SupervisorConfig, logger: Logger): P
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // Started by `floodgate start` or a test that died: drain and go, leave no orphan.
+    onParentExit(() => stop('parent exited'));
   });
   await admin.disconnect().catch(() => {});
   await nc.close().catch(() => {});

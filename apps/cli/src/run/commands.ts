@@ -5,11 +5,11 @@ import { stackUp } from '../stack/index.ts';
 import { devApiKey } from './dev-key.ts';
 import { startPipeline } from './pipeline.ts';
 
-/** `floodgate start`: brings the stack up, then runs gateway and sink in the foreground. */
+/** `floodgate start`: brings the stack up, then runs gateway and sink, supervised, in the foreground. */
 export function registerRunCommands(program: Command): void {
   program
     .command('start')
-    .description('bring the local stack up and run gateway + sink in the foreground (Ctrl-C stops the pipeline, the stack keeps running)')
+    .description('bring the local stack up and run gateway + sink (under its supervisor) in the foreground, restarting any process that dies (Ctrl-C stops the pipeline, the stack keeps running)')
     .action(async () => {
       const config = loadConfig(stackSchema);
       await stackUp(config);
@@ -32,6 +32,7 @@ export function registerRunCommands(program: Command): void {
           keyLine,
           'try:',
           `  curl -s -XPOST ${url}/v1/events -H 'content-type: application/json'${authHeader} -d '{"type":"signup","data":{"plan":"pro"}}'`,
+          'every process is supervised: a gateway or sink process that dies is restarted with backoff (floodgate status shows the sink).',
           'Ctrl-C stops gateway and sink; the stack keeps running (npx floodgate stack down stops it).',
           '',
         ]
