@@ -95,6 +95,15 @@ describe('floodgate status rendering', () => {
     expect(text).toMatch(/^2 +- +- +- +- +7 +7 +- +- +- +-$/m);
   });
 
+  it('shows a process that lost Kafka as reconnecting: since when, which attempt, when the next one starts', () => {
+    const kafkaError = { at: at(2), code: 'KAFKA_UNAVAILABLE', message: 'Connection error: connect ECONNREFUSED 127.0.0.1:9092' };
+    const waiting = process('host-11', 11, [], { state: 'reconnecting', reconnecting: { since: at(40), attempts: 7, nextAttemptAt: at(-3) }, lastError: kafkaError });
+    const connecting = process('host-12', 12, [], { state: 'reconnecting', reconnecting: { since: at(5), attempts: 1, nextAttemptAt: null } });
+    const text = renderStatus(buildStatusView([], [waiting, connecting], [], new Map(), []), now);
+    expect(text).toMatch(/^host-11 +host +11 +reconnecting \(since 40s ago, attempt 7, next in 3s\) +g +t +- +100 +1000 +0 +2s ago KAFKA_UNAVAILABLE: Connection error: connect ECONNREFUSED 127\.0\.0\.1:9092$/m);
+    expect(text).toMatch(/^host-12 +host +12 +reconnecting \(since 5s ago, attempt 1, connecting\) +g +t +- /m);
+  });
+
   it('says so when no process is live', () => {
     expect(renderStatus(buildStatusView([], [], [], new Map(), []), now)).toBe('no live sink processes');
   });
