@@ -62,10 +62,13 @@ export interface SupervisorDeps {
 
 /**
  * The sink supervisor (docs/sink.md, "Scaling"): a node:cluster primary, one per host, running N
- * sink processes. It restarts a process that dies (backoff, at most SINK_WORKER_MAX_RESTARTS within
- * the window), grows or shrinks the count on `floodgate sink scale N`, or by itself from consumer
+ * sink processes. It restarts a process that dies (backoff; past SINK_WORKER_MAX_RESTARTS within the
+ * window, once a minute), grows or shrinks the count on `floodgate sink scale N`, or by itself from consumer
  * lag in auto mode, and serves the sum of its processes' metrics on its admin port.
  */
+/** The pause between restarts of a process that failed more than SINK_WORKER_MAX_RESTARTS times in the window. */
+const CRASH_LOOP_DELAY_MS = 60_000;
+
 export function createSinkSupervisor(config: SupervisorConfig, deps: SupervisorDeps): SinkSupervisor {
   const { nc, admin, logger } = deps;
   const id = config.SINK_SUPERVISOR_ID;
@@ -124,18 +127,17 @@ export function createSinkSupervisor(config: SupervisorConfig, deps: SupervisorD
       return;
     }
     const decision = slot.tracker.failed();
-    if (!decision.restart) {
-      slots.delete(slot.slot);
-      logger.error({ slot: slot.slot, pid, code, signal, failures: decision.failures }, 'sink process keeps failing; not restarting it');
-      return;
-    }
+    // Past the restart budget a process is not abandoned (nothing may need a human to resume): it
+    // is retried at the slowest pace, and said so loudly each time.
+    const delayMs = decision.restart ? decision.delayMs : CRASH_LOOP_DELAY_MS;
     slot.restarts++;
     slot.state = 'restarting';
-    logger.warn({ slot: slot.slot, pid, code, signal, delayMs: decision.delayMs }, 'sink process exited unexpectedly; restarting');
+    if (decision.restart) logger.warn({ slot: slot.slot, pid, code, signal, delayMs }, 'sink process exited unexpectedly; restarting');
+    else logger.error({ slot: slot.slot, pid, code, signal, failures: decision.failures, delayMs }, 'sink process keeps failing; restarting it at the slowest pace');
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;
       if (!stopping && !slot.stopping) fork(slot);
-    }, decision.delayMs);
+    }, delayMs);
   }
 
   function stopSlot(slot: Slot): void {
