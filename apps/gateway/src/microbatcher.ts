@@ -25,9 +25,11 @@ export interface MicrobatcherOptions {
   onTaskError: (error: unknown) => void;
 }
 
+// A worker that died may have handed the events to Kafka already: their fate is unknown, and their
+// ids died with it (docs/client-retries.md).
 const WORKER_FAILED: IngestReply = {
   status: 503,
-  body: errorBody('OVERLOADED', 'the ingest worker failed; nothing was accepted, retry later'),
+  body: errorBody('OVERLOADED', 'the ingest worker failed; the events may or may not have been written, retry later', { outcome: 'unknown' }),
   accepted: 0,
   code: 'OVERLOADED',
 };

@@ -1,6 +1,7 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { Message, RecordMetadata } from 'kafkajs';
 import { errorBody, httpStatusOf, isFloodgateError, type FloodgateErrorCode } from '@floodgate/errors';
+import { sendOutcomeOf, type SendOutcome } from '@floodgate/kafka';
 import { normaliseItems, parseEvents, parseItems, partitionKeyOf, type BodyFormat, type NormalisedEvent, type ParseOutcome } from '@floodgate/event-model';
 import { CONTENT_ENCODINGS, REQUEST_KINDS, type IngestReply, type IngestResult, type IngestTask, type IngestWorkerData } from './task.ts';
 import { BatchTrace } from './tracing.ts';
@@ -91,6 +92,14 @@ export function toKafkaMessage(event: NormalisedEvent, value: string, traceparen
   return { key: partitionKeyOf(event), value, headers };
 }
 
+/** `error.details` of a 503 / nack for events Kafka did not acknowledge (docs/client-retries.md). */
+export interface UnacknowledgedDetails {
+  /** `not_written`: none of the events is in Kafka. `unknown`: some or all may be, or may still land. */
+  outcome: SendOutcome;
+  /** The request's event ids, in request order (the client's, or the ones the server assigned). */
+  ids: string[];
+}
+
 /** Resolves once Kafka acknowledged the messages, with the produce request's metadata when known. */
 export type SendToKafka = (messages: Message[]) => Promise<void | RecordMetadata[]>;
 
@@ -149,12 +158,24 @@ export async function processBatch(task: IngestTask, settings: Settings, send: S
   }
   const kafkaMs = performance.now() - started;
   batchTrace?.end(metadata || undefined, failure, sendError);
+  const outcome = failure === undefined ? undefined : sendOutcomeOf(sendError);
   for (let i = 0; i < requests; i++) {
     const a = accepted[i];
     if (a === undefined) continue;
-    replies[i] = failure
-      ? rejection(failure, 'Kafka did not acknowledge the events; nothing was accepted, retry later', undefined, a.seq)
-      : acceptedReply(a);
+    replies[i] = failure === undefined ? acceptedReply(a) : unacknowledgedReply(failure, outcome!, a);
   }
   return { replies, kafkaMs };
+}
+
+/**
+ * A request Kafka did not acknowledge. The answer says whether its events may have been written and
+ * lists the ids they were (or would have been) written with: resent with those ids, they are the
+ * same events, and the events table keeps one row per id (docs/client-retries.md). The ids of a
+ * request without client ids are the server's; they are the client's only way to a safe retry.
+ */
+function unacknowledgedReply(code: FloodgateErrorCode, outcome: SendOutcome, a: Accepted): IngestReply {
+  const message = outcome === 'not_written'
+    ? 'Kafka is unavailable; none of the events was written, retry later'
+    : 'Kafka did not acknowledge the events; some or all of them may have been written: retry with the ids in details.ids as the events\' ids, so a retry adds no duplicate';
+  return rejection(code, message, { outcome, ids: a.events.map((e) => e.id) } satisfies UnacknowledgedDetails, a.seq);
 }

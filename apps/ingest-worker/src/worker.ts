@@ -5,7 +5,7 @@
 import { workerData } from 'node:worker_threads';
 import { FloodgateError } from '@floodgate/errors';
 import { createLogger } from '@floodgate/logging';
-import { BatchingProducer, createKafka } from '@floodgate/kafka';
+import { BatchingProducer, createKafka, sendOutcomeOf, type SendFailureDetails } from '@floodgate/kafka';
 import { setupTracing } from '@floodgate/telemetry/sdk';
 import { processBatch } from './process-batch.ts';
 import type { IngestResult, IngestTask, IngestWorkerData } from './task.ts';
@@ -28,27 +28,38 @@ let producer: Promise<BatchingProducer> | undefined;
 let kafkaDownUntil = 0;
 const FAIL_FAST_MS = 1000;
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** A KAFKA_UNAVAILABLE for events that were never handed to Kafka: a retry cannot duplicate them. */
+function notWritten(message: string, cause?: unknown): FloodgateError {
+  return new FloodgateError('KAFKA_UNAVAILABLE', message, { cause, retriable: true, details: { outcome: 'not_written' } satisfies SendFailureDetails });
 }
 
 function getProducer(): Promise<BatchingProducer> {
   producer ??= (async () => {
     const kafka = createKafka({ brokers: settings.kafkaBrokers, clientId: 'floodgate-ingest', logger });
     const p = new BatchingProducer(kafka, { topic: settings.topic, sendTimeoutMs: settings.sendTimeoutMs, compression: settings.compression });
-    await withTimeout(p.connect(), settings.sendTimeoutMs, 'connecting to Kafka');
+    const connecting = p.connect();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`connecting to Kafka took longer than ${settings.sendTimeoutMs} ms`)), settings.sendTimeoutMs);
+    });
+    try {
+      await Promise.race([connecting, timeout]);
+    } catch (error) {
+      // kafkajs goes on connecting after our timeout: close whatever it opens, never use it.
+      connecting.then(() => p.disconnect(), () => p.disconnect()).catch((e: unknown) => logger.debug({ err: e }, 'abandoned producer did not disconnect cleanly'));
+      throw notWritten('Kafka is unavailable: the producer could not connect; nothing was sent', error);
+    } finally {
+      clearTimeout(timer);
+    }
     return p;
   })();
   return producer;
 }
 
 /**
- * After a failed send the producer is replaced: a fresh idempotent producer id starts with clean
- * sequence numbers, and connection state from an outage is not reused.
+ * After a failed send the producer is replaced (it has retired itself: see BatchingProducer): a
+ * fresh idempotent producer id starts with clean sequence numbers, and connection state from an
+ * outage is not reused. The old one closes once kafkajs settled its last request.
  */
 function discardProducer(failed: Promise<BatchingProducer>): void {
   if (producer !== failed) return;
@@ -58,16 +69,14 @@ function discardProducer(failed: Promise<BatchingProducer>): void {
 
 export default async function ingest(task: IngestTask): Promise<IngestResult> {
   return processBatch(task, settings, async (messages) => {
-    if (Date.now() < kafkaDownUntil) {
-      throw new FloodgateError('KAFKA_UNAVAILABLE', 'Kafka failed moments ago; not trying again yet', { retriable: true });
-    }
+    if (Date.now() < kafkaDownUntil) throw notWritten('Kafka failed moments ago; nothing was sent, not trying again yet');
     const current = getProducer();
     try {
       return await (await current).send(messages);
     } catch (error) {
       kafkaDownUntil = Date.now() + FAIL_FAST_MS;
       discardProducer(current);
-      logger.warn({ err: error }, 'kafka send failed; answering 503 and replacing the producer');
+      logger.warn({ err: error, outcome: sendOutcomeOf(error) }, 'kafka send failed; answering 503 and replacing the producer');
       throw error;
     }
   });

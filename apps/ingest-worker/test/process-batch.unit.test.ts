@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Message } from 'kafkajs';
+import { FloodgateError } from '@floodgate/errors';
 import { DEFAULT_EVENT_LIMITS } from '@floodgate/event-model';
 import { CONTENT_ENCODINGS, KIND_CODE, processBatch, type IngestTask, type RequestKind } from '@floodgate/ingest-worker';
 
@@ -110,17 +111,39 @@ describe('processBatch (worker logic, Kafka send injected)', () => {
     expect(bodies[3]).toMatchObject({ nack: null, error: { code: 'EVENT_INVALID', message: 'seq must be a non-negative integer' } });
   });
 
-  it('answers 503 and accepts nothing when Kafka does not acknowledge', async () => {
-    const { replies } = await processBatch(taskOf(['{"type":"a"}', '{"type":"b"}', '{}', { body: '{"seq":1,"event":{"type":"w"}}', kind: 'ws' }]), settings, async () => {
-      throw new Error('broker down');
-    });
+  it('answers 503 when Kafka does not acknowledge, with each request\'s ids and "unknown" for a send that went out', async () => {
+    const { replies } = await processBatch(
+      taskOf(['{"type":"a","id":"mine"}', '[{"type":"b"},{"type":"c"}]', '{}', { body: '{"seq":1,"event":{"type":"w"}}', kind: 'ws' }]),
+      settings,
+      async () => {
+        throw new Error('broker down');
+      },
+    );
     expect(replies.map((r) => [r.status, r.accepted])).toEqual([
       [503, 0],
       [503, 0],
       [400, 0],
       [503, 0],
     ]);
-    expect(codeOf(replies[0]!.body)).toBe('KAFKA_UNAVAILABLE');
-    expect(JSON.parse(replies[3]!.body)).toMatchObject({ nack: 1, error: { code: 'KAFKA_UNAVAILABLE' } });
+    const first = JSON.parse(replies[0]!.body);
+    expect(first.error).toMatchObject({ code: 'KAFKA_UNAVAILABLE', details: { outcome: 'unknown', ids: ['mine'] } });
+    expect(first.error.message).toMatch(/may have been written/);
+    const second = JSON.parse(replies[1]!.body).error.details;
+    expect(second.outcome).toBe('unknown');
+    expect(second.ids).toHaveLength(2);
+    expect(new Set(second.ids).size).toBe(2);
+    const nack = JSON.parse(replies[3]!.body);
+    expect(nack).toMatchObject({ nack: 1, error: { code: 'KAFKA_UNAVAILABLE', details: { outcome: 'unknown' } } });
+    expect(nack.error.details.ids).toHaveLength(1);
+  });
+
+  it('says "not_written" when the send reports its events never went to Kafka', async () => {
+    const { replies } = await processBatch(taskOf(['{"type":"a","id":"k"}']), settings, async () => {
+      throw new FloodgateError('KAFKA_UNAVAILABLE', 'failed moments ago', { details: { outcome: 'not_written' } });
+    });
+    expect(replies[0]!.status).toBe(503);
+    expect(JSON.parse(replies[0]!.body)).toEqual({
+      error: { code: 'KAFKA_UNAVAILABLE', message: 'Kafka is unavailable; none of the events was written, retry later', details: { outcome: 'not_written', ids: ['k'] } },
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
-import { FloodgateError } from '@floodgate/errors';
+import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 
 export interface BatchingProducerOptions {
   topic: string;
@@ -9,6 +9,33 @@ export interface BatchingProducerOptions {
   sendTimeoutMs?: number;
   /** Compression of produce requests; gzip saves network, costs CPU and latency. */
   compression?: 'none' | 'gzip';
+}
+
+/**
+ * What a failed send says about its messages, for the client's retry (docs/client-retries.md):
+ * `not_written` when they were never handed to Kafka, `unknown` when a produce request carrying them
+ * went out and was not acknowledged (it may have been written, in part or whole, or may still be).
+ */
+export type SendOutcome = 'not_written' | 'unknown';
+
+/** The `details` of a KAFKA_UNAVAILABLE error raised by the producer. */
+export interface SendFailureDetails {
+  outcome: SendOutcome;
+}
+
+/** The outcome a failed send reports; `unknown` for any error that does not say. */
+export function sendOutcomeOf(error: unknown): SendOutcome {
+  const details = isFloodgateError(error) ? (error.details as Partial<SendFailureDetails> | undefined) : undefined;
+  return details?.outcome === 'not_written' ? 'not_written' : 'unknown';
+}
+
+function sendFailure(outcome: SendOutcome, message: string, topic: string, cause?: unknown): FloodgateError {
+  return new FloodgateError('KAFKA_UNAVAILABLE', message, {
+    cause,
+    retriable: true,
+    context: { topic },
+    details: { outcome } satisfies SendFailureDetails,
+  });
 }
 
 interface PendingSend {
@@ -22,6 +49,16 @@ interface PendingSend {
  * An idempotent, acks=all producer that does the batching kafkajs lacks (it has no linger): while
  * one produce request is in flight, later sends queue up, and the next request carries all of
  * them. One request in flight keeps the idempotent producer's sequence numbers in order.
+ *
+ * A failed send retires the producer for good: every queued and later send fails at once
+ * (`not_written`), and the owner makes a new one. The reason is kafkajs' sequence bookkeeping: when
+ * a produce request fails in kafkajs (its own request timeout, a dropped connection, one partition's
+ * error), it rolls the partitions' sequence numbers back, although the broker may have written the
+ * batch (a stalled broker writes it when it resumes). The next batch on the same producer then
+ * reuses those numbers, and the broker answers it with success as a duplicate without writing it:
+ * an acknowledged event that is not in Kafka. Our own timeout does not stop kafkajs either, so after
+ * it the state of the in-flight request is unknown. A new producer gets a new producer id, whose
+ * sequence numbers nothing has used.
  */
 export class BatchingProducer {
   private readonly producer: Producer;
@@ -31,6 +68,11 @@ export class BatchingProducer {
   private readonly compression: CompressionTypes;
   private queue: PendingSend[] = [];
   private inFlight = false;
+  /** Set by the first failed send; the reason every later send fails. */
+  private retiredBecause: Error | undefined;
+  /** The kafkajs send of the current (or last) produce request, settled or not. */
+  private lastSend: Promise<unknown> = Promise.resolve();
+  private disconnecting: Promise<void> | undefined;
 
   constructor(kafka: Kafka, options: BatchingProducerOptions) {
     this.topic = options.topic;
@@ -52,21 +94,54 @@ export class BatchingProducer {
     return this.producer.connect();
   }
 
-  async disconnect(): Promise<void> {
-    await this.producer.disconnect();
+  /** True once a send failed: this producer takes no more sends; make a new one. */
+  get retired(): boolean {
+    return this.retiredBecause !== undefined;
+  }
+
+  /**
+   * Retires the producer and closes its connections once the request in flight (if any) settled in
+   * kafkajs, which may be long after our timeout: until then kafkajs is still retrying it.
+   */
+  disconnect(): Promise<void> {
+    this.retire(new Error('the producer was disconnected'));
+    this.disconnecting ??= this.lastSend.then(
+      () => this.producer.disconnect(),
+      () => this.producer.disconnect(),
+    );
+    return this.disconnecting;
   }
 
   /**
    * Resolves once Kafka acknowledged every message (acks=all), with the metadata of the produce
    * request that carried them (partitions and base offsets; it may carry other sends' messages too).
+   * Rejects with KAFKA_UNAVAILABLE whose details say whether the messages may have been written.
    */
   send(messages: Message[]): Promise<RecordMetadata[]> {
+    if (this.retiredBecause !== undefined) return Promise.reject(this.notSent(messages.length));
     let bytes = 0;
     for (const m of messages) bytes += m.value ? (m.value as Buffer | string).length : 0;
     return new Promise<RecordMetadata[]>((resolve, reject) => {
       this.queue.push({ messages, bytes, resolve, reject });
       if (!this.inFlight) void this.flush();
     });
+  }
+
+  private notSent(count: number): FloodgateError {
+    return sendFailure(
+      'not_written',
+      `Kafka is unavailable; ${count} events were not sent (an earlier send on this producer failed)`,
+      this.topic,
+      this.retiredBecause,
+    );
+  }
+
+  /** Stops taking sends and fails the queued ones, which were never handed to kafkajs. */
+  private retire(reason: Error): void {
+    this.retiredBecause ??= reason;
+    const queued = this.queue;
+    this.queue = [];
+    for (const p of queued) p.reject(this.notSent(p.messages.length));
   }
 
   private async flush(): Promise<void> {
@@ -84,12 +159,15 @@ export class BatchingProducer {
         const metadata = await this.sendWithTimeout(messages);
         for (const p of batch) p.resolve(metadata);
       } catch (cause) {
-        const error = new FloodgateError('KAFKA_UNAVAILABLE', `Kafka did not acknowledge ${messages.length} events: ${(cause as Error).message}`, {
+        const reason = cause instanceof Error ? cause : new Error(String(cause));
+        const error = sendFailure(
+          'unknown',
+          `Kafka did not acknowledge ${messages.length} events (they may still be written)`,
+          this.topic,
           cause,
-          retriable: true,
-          context: { topic: this.topic },
-        });
+        );
         for (const p of batch) p.reject(error);
+        this.retire(reason);
       }
     }
     this.inFlight = false;
@@ -106,6 +184,7 @@ export class BatchingProducer {
       acks: -1,
       compression: this.compression,
     });
+    this.lastSend = send;
     return Promise.race([send, timeout]).finally(() => clearTimeout(timer));
   }
 }

@@ -2,5 +2,5 @@ export { createKafka } from './client.ts';
 export type { KafkaClientOptions } from './client.ts';
 export { ensureTopics } from './topics.ts';
 export type { TopicSpec } from './topics.ts';
-export { BatchingProducer } from './batching-producer.ts';
-export type { BatchingProducerOptions } from './batching-producer.ts';
+export { BatchingProducer, sendOutcomeOf } from './batching-producer.ts';
+export type { BatchingProducerOptions, SendFailureDetails, SendOutcome } from './batching-producer.ts';
