@@ -143,6 +143,8 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
   private forced: BatchBoundary | undefined;
   private skipThrough: number | undefined;
   private record: BatchRecord = { v: 1, owner: '', claimedAt: '' };
+  /** Where reading starts when there is no usable record: the committed offset, else the log's start. */
+  private freshFrom = 0;
   private revision = 0;
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
@@ -173,6 +175,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     status.committed = offsets.committed;
     status.endOffset = offsets.high;
     await this.claim();
+    this.freshFrom = planStart(undefined, offsets.committed, offsets.low, offsets.high).from;
     this.plan = planStart(this.record, offsets.committed, offsets.low, offsets.high);
     this.nextOffset = this.plan.from;
     this.verifying = this.plan.kind !== 'fresh';
@@ -244,7 +247,9 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
       if (offset < this.nextOffset) continue; // a repeat from an overlapping fetch
       if (this.verifying) {
         this.verifying = false;
-        skipCommit = this.checkPlan(offset, m.timestamp);
+        const check = this.checkPlan(offset, m.timestamp);
+        if (check === 'reseek') return this.afterChange(); // this delivery is from the wrong place
+        skipCommit = check.commit;
       }
       this.nextOffset = offset + 1;
       if (this.skipThrough !== undefined && offset <= this.skipThrough) continue;
@@ -260,24 +265,44 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     this.afterChange();
   }
 
-  /** The first message after the start seek decides whether the recorded batch is this log's. */
-  private checkPlan(offset: number, timestamp: string): number | undefined {
+  /**
+   * The first message after the start seek decides whether the recorded batch is this log's. A
+   * stale record (the topic was deleted and re-created) says nothing about this log: reading starts
+   * over where it would without a record (the committed offset, else the log's start), never at the
+   * stale record's offset, which would skip the new log's first events. `reseek`: the delivery at
+   * hand is from the wrong place. `commit`: the offset to commit past a skipped batch.
+   */
+  private checkPlan(offset: number, timestamp: string): { commit?: number } | 'reseek' {
     const plan = this.plan;
-    if (plan.kind === 'fresh') return undefined;
+    if (plan.kind === 'fresh') return {};
     if (verifyFirstMessage(plan.batch, offset, timestamp) === 'stale') {
-      this.log.warn({ recorded: plan.batch, offset, timestamp }, 'the recorded batch belongs to an older log (topic re-created?); ignoring it');
-      this.plan = { kind: 'fresh', from: offset };
-      return undefined;
+      this.log.warn(
+        { recorded: plan.batch, offset, timestamp, from: this.freshFrom },
+        'the recorded batch belongs to an older log (topic re-created?); ignoring it',
+      );
+      this.plan = { kind: 'fresh', from: this.freshFrom };
+      if (offset === this.freshFrom) return {};
+      this.seekTo(this.freshFrom);
+      return 'reseek';
     }
     if (plan.kind === 'reform') {
       this.forced = plan.batch;
       this.log.info({ batch: plan.batch }, 're-forming the recorded batch');
-      return undefined;
+      return {};
     }
     this.skipThrough = plan.batch.last;
     this.log.info({ batch: plan.batch }, 'recorded batch was inserted; committing past it');
     const committed = this.deps.status.committed;
-    return committed === null || committed <= plan.batch.last ? plan.batch.last + 1 : undefined;
+    return committed === null || committed <= plan.batch.last ? { commit: plan.batch.last + 1 } : {};
+  }
+
+  /** Reads from `offset` again; deliveries fetched before (an older epoch) are dropped. */
+  private seekTo(offset: number): void {
+    const { gate } = this.deps;
+    this.epoch = ++gate.epoch;
+    gate.queuedBytes = 0;
+    this.nextOffset = offset;
+    gate.seek(offset);
   }
 
   /** Back-pressure, the age timer and the status after the buffer changed. */
