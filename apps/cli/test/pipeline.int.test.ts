@@ -107,6 +107,26 @@ describe('pipeline: HTTP to ClickHouse', () => {
     expect(await rowCount(`type = 'fine'`)).toBe(0);
   });
 
+  it('CloudEvents with id "1" from sources /a and /b are two events, and a retry of one adds none (FINAL, events_unique)', async () => {
+    // One subject: one Kafka partition, so the marker sent last lands after the others.
+    const ce = (source: string) => ({ specversion: '1.0', id: '1', source, type: 'ce.identity', subject: 'identity', data: { from: source } });
+    expect((await post(JSON.stringify([ce('/a'), ce('/b')]), 'application/cloudevents-batch+json')).status).toBe(202);
+    expect((await post(JSON.stringify(ce('/a')), 'application/cloudevents+json')).status).toBe(202);
+    const marker = await post(JSON.stringify({ type: 'ce.identity.marker', subject: 'identity' }));
+    expect(marker.status).toBe(202);
+    await waitFor(async () => (await rowCount(`id = '${marker.json.ids[0]}'`)) === 1, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      description: 'the marker event in ClickHouse',
+    });
+    async function sources(from: string): Promise<string[]> {
+      const result = await clickhouse.query({ query: `SELECT source FROM ${from} WHERE type = 'ce.identity' ORDER BY source`, format: 'JSONCompactEachRow' });
+      return (await result.json<[string]>()).map(([source]) => source);
+    }
+    expect(await sources(`${database}.events FINAL`)).toEqual(['/a', '/b']);
+    expect(await sources(`${database}.events_unique`)).toEqual(['/a', '/b']);
+  });
+
   it('lands 10,000 events from concurrent single and array requests exactly once', async () => {
     const total = 10_000;
     const clients = 8;

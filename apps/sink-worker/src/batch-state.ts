@@ -19,6 +19,12 @@ export interface BatchRecord {
   owner: string;
   claimedAt: string;
   batch?: BatchBoundary & { state: 'pending' | 'inserted'; at: string };
+  /**
+   * Set when the record had been lost (its bucket deleted): rows of the partition up to this
+   * offset may be in the table already, inserted by an owner whose record is gone. Whoever reads
+   * below it skips the rows the table holds (docs/sink.md, "Losing the batch records").
+   */
+  landedThrough?: number;
 }
 
 export type StartPlan =

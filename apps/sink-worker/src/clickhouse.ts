@@ -62,3 +62,47 @@ export async function tableEngine(client: ClickHouseClient, database: string, ta
   const rows = await result.json<{ engine: string }>();
   return rows[0]?.engine;
 }
+
+/**
+ * What the events table already holds of a partition, by Kafka offset: how a partition whose batch
+ * record was lost finds the rows a previous owner inserted but did not commit (docs/sink.md,
+ * "Losing the batch records"). The table is not sorted by offset, so each call scans it: used only
+ * on that rare path, never per batch.
+ */
+export interface LandedRows {
+  /** The highest offset of `partition` at or after `from` in the table, or null when there is none. */
+  highest(partition: number, from: number, signal: AbortSignal): Promise<number | null>;
+  /** The event ids in the table at each offset of `partition` in [from, to]. */
+  ids(partition: number, from: number, to: number, signal: AbortSignal): Promise<Map<number, Set<string>>>;
+}
+
+export function createLandedRows(client: ClickHouseClient, table: string): LandedRows {
+  return {
+    async highest(partition, from, signal) {
+      const result = await client.query({
+        query: `SELECT count() AS n, max(kafka_offset) AS last FROM ${table} WHERE kafka_partition = {partition:UInt32} AND kafka_offset >= {from:UInt64}`,
+        query_params: { partition, from },
+        format: 'JSONEachRow',
+        abort_signal: signal,
+      });
+      const [row] = await result.json<{ n: string; last: string }>();
+      return row && Number(row.n) > 0 ? Number(row.last) : null;
+    },
+    async ids(partition, from, to, signal) {
+      const result = await client.query({
+        query: `SELECT kafka_offset, id FROM ${table} WHERE kafka_partition = {partition:UInt32} AND kafka_offset BETWEEN {from:UInt64} AND {to:UInt64}`,
+        query_params: { partition, from, to },
+        format: 'JSONCompactEachRow',
+        abort_signal: signal,
+      });
+      const byOffset = new Map<number, Set<string>>();
+      for (const [offset, id] of await result.json<[string, string]>()) {
+        const key = Number(offset);
+        const ids = byOffset.get(key) ?? new Set<string>();
+        ids.add(id);
+        byOffset.set(key, ids);
+      }
+      return byOffset;
+    },
+  };
+}

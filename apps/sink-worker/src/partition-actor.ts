@@ -6,7 +6,7 @@ import type { Logger } from '@floodgate/logging';
 import { isRevisionConflict, type ActorState, type ErrorInfo, type FlushInfo, type JsonBucket } from '@floodgate/nats';
 import { dedupToken, planStart, verifyFirstMessage, type BatchBoundary, type BatchRecord, type StartPlan } from './batch-state.ts';
 import { classifyInsertError } from './clickhouse-errors.ts';
-import type { Insert } from './clickhouse.ts';
+import type { Insert, LandedRows } from './clickhouse.ts';
 import type { DeadLetter } from './dead-letter.ts';
 import { flushDue, msUntilDue, type FlushLimits, type FlushReason } from './flush-policy.ts';
 import { insertIsolating, type AttemptResult } from './isolate.ts';
@@ -88,6 +88,8 @@ export interface PartitionActorDeps {
   batchKey: string;
   offsets(): Promise<PartitionOffsets>;
   insert: Insert;
+  /** What the table holds of the partition, read only after its batch record was lost. */
+  landed: LandedRows;
   deadLetter(letters: readonly DeadLetter[]): Promise<void>;
   commit(offset: number): Promise<void>;
   metrics: SinkMetrics;
@@ -104,6 +106,17 @@ export interface PartitionActorDeps {
 export class PartitionLostError extends FloodgateError {
   constructor(topic: string, partition: number, why: string) {
     super('SINK_PARTITION_LOST', `partition ${topic}/${partition} is no longer ours: ${why}`, { context: { topic, partition } });
+  }
+}
+
+/**
+ * The partition's batch record vanished under its owner (its key or the whole bucket was deleted,
+ * or NATS lost its storage). The actor restarts: the new incarnation claims a new record and starts
+ * from Kafka's committed offset, skipping the rows the table already holds.
+ */
+export class BatchStateLostError extends FloodgateError {
+  constructor(topic: string, partition: number, why: string) {
+    super('SINK_BATCH_STATE_LOST', `the batch record of ${topic}/${partition} was lost: ${why}`, { retriable: true, context: { topic, partition } });
   }
 }
 
@@ -143,6 +156,12 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
   private forced: BatchBoundary | undefined;
   private skipThrough: number | undefined;
   private record: BatchRecord = { v: 1, owner: '', claimedAt: '' };
+  /** Where reading starts when there is no usable record: the committed offset, else the log's start. */
+  private freshFrom = 0;
+  /** After a lost record: up to this offset, rows the table holds already are skipped. */
+  private landedThrough: number | undefined;
+  /** The last offset skipped that way; committed once nothing buffered comes before it. */
+  private skippedThrough: number | undefined;
   private revision = 0;
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
@@ -169,11 +188,24 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     status.bufferedBytes = 0;
     if (this.ctx.incarnation > 0) this.deps.metrics.actorRestarts.inc(this.labels);
 
+    // Pauses for retries belong to the incarnation that failed; 'starting' holds fetching until the seek.
+    gate.resume('retry');
+    gate.resume('backpressure');
+
     const offsets = await this.retrying('read partition offsets', 'KAFKA_UNAVAILABLE', () => this.deps.offsets());
     status.committed = offsets.committed;
     status.endOffset = offsets.high;
     await this.claim();
+    this.freshFrom = planStart(undefined, offsets.committed, offsets.low, offsets.high).from;
     this.plan = planStart(this.record, offsets.committed, offsets.low, offsets.high);
+    const landedThrough = this.record.landedThrough;
+    if (landedThrough !== undefined && landedThrough >= this.plan.from) {
+      this.landedThrough = landedThrough;
+    } else if (!this.record.batch && offsets.committed !== null) {
+      // The group committed, so a record with a batch existed (the first batch's start is
+      // committed before it is recorded): it was lost, and the batch it named may be in the table.
+      await this.findLanded(this.plan.from);
+    }
     this.nextOffset = this.plan.from;
     this.verifying = this.plan.kind !== 'fresh';
     gate.seek(this.plan.from);
@@ -236,6 +268,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     const high = Number(message.highWatermark);
     if (Number.isFinite(high)) status.endOffset = high;
     if (this.draining) return; // not buffered, not committed: the next owner reads them
+    const landed = this.landedThrough === undefined ? undefined : await this.landedIds(message.messages);
     const arrivedAt = this.now();
     let received = 0;
     let skipCommit: number | undefined;
@@ -244,40 +277,115 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
       if (offset < this.nextOffset) continue; // a repeat from an overlapping fetch
       if (this.verifying) {
         this.verifying = false;
-        skipCommit = this.checkPlan(offset, m.timestamp);
+        const check = this.checkPlan(offset, m.timestamp);
+        if (check === 'reseek') return this.afterChange(); // this delivery is from the wrong place
+        skipCommit = check.commit;
       }
       this.nextOffset = offset + 1;
       if (this.skipThrough !== undefined && offset <= this.skipThrough) continue;
+      const ids = landed?.get(offset);
+      if (ids !== undefined && ids.has(eventIdOf(m) ?? '')) {
+        this.skippedThrough = offset; // in the table already: inserted by an owner whose record was lost
+        continue;
+      }
       received++;
       const encoded = encodeRow(m, partition, arrivedAt);
       const row = encoded.ok ? encoded.row : unreadableRow(m, encoded.reason, arrivedAt);
       this.buffer.push(row);
       this.bufferedBytes += row.bytes;
     }
+    if (this.landedThrough !== undefined && this.nextOffset > this.landedThrough) this.landedThrough = undefined;
     if (received > 0) this.deps.metrics.rowsReceived.inc(this.labels, received);
     if (skipCommit !== undefined) await this.commitOffset(skipCommit);
     await this.flushWhileDue('policy');
+    await this.commitSkipped();
     this.afterChange();
   }
 
-  /** The first message after the start seek decides whether the recorded batch is this log's. */
-  private checkPlan(offset: number, timestamp: string): number | undefined {
+  /**
+   * The first message after the start seek decides whether the recorded batch is this log's. A
+   * stale record (the topic was deleted and re-created) says nothing about this log: reading starts
+   * over where it would without a record (the committed offset, else the log's start), never at the
+   * stale record's offset, which would skip the new log's first events. `reseek`: the delivery at
+   * hand is from the wrong place. `commit`: the offset to commit past a skipped batch.
+   */
+  private checkPlan(offset: number, timestamp: string): { commit?: number } | 'reseek' {
     const plan = this.plan;
-    if (plan.kind === 'fresh') return undefined;
+    if (plan.kind === 'fresh') return {};
     if (verifyFirstMessage(plan.batch, offset, timestamp) === 'stale') {
-      this.log.warn({ recorded: plan.batch, offset, timestamp }, 'the recorded batch belongs to an older log (topic re-created?); ignoring it');
-      this.plan = { kind: 'fresh', from: offset };
-      return undefined;
+      this.log.warn(
+        { recorded: plan.batch, offset, timestamp, from: this.freshFrom },
+        'the recorded batch belongs to an older log (topic re-created?); ignoring it',
+      );
+      this.plan = { kind: 'fresh', from: this.freshFrom };
+      if (offset === this.freshFrom) return {};
+      this.seekTo(this.freshFrom);
+      return 'reseek';
     }
     if (plan.kind === 'reform') {
       this.forced = plan.batch;
       this.log.info({ batch: plan.batch }, 're-forming the recorded batch');
-      return undefined;
+      return {};
     }
     this.skipThrough = plan.batch.last;
     this.log.info({ batch: plan.batch }, 'recorded batch was inserted; committing past it');
     const committed = this.deps.status.committed;
-    return committed === null || committed <= plan.batch.last ? plan.batch.last + 1 : undefined;
+    return committed === null || committed <= plan.batch.last ? { commit: plan.batch.last + 1 } : {};
+  }
+
+  /** Reads from `offset` again; deliveries fetched before (an older epoch) are dropped. */
+  private seekTo(offset: number): void {
+    const { gate } = this.deps;
+    this.epoch = ++gate.epoch;
+    gate.queuedBytes = 0;
+    this.nextOffset = offset;
+    gate.seek(offset);
+  }
+
+  // --- after a lost batch record ----------------------------------------------------------------
+
+  /**
+   * The record is gone but the group committed: the batch after the committed offset may have been
+   * inserted by an owner that never committed it, and nothing says where it ended. The table does:
+   * its rows carry their Kafka partition and offset. Rows of the partition at or after `from` that
+   * it holds are skipped (matched by offset and event id) instead of inserted twice; the record
+   * keeps how far that goes, so an owner that takes over mid-way does the same.
+   */
+  private async findLanded(from: number): Promise<void> {
+    const { landed, partition } = this.deps;
+    const highest = await this.retrying('read the rows the table holds of the partition', 'CLICKHOUSE_UNAVAILABLE', () =>
+      landed.highest(partition, from, this.ctx.signal),
+    );
+    if (highest === null) {
+      this.log.info({ from }, 'no batch record for a partition the group has committed; the table holds nothing of it past the committed offset');
+      return;
+    }
+    this.landedThrough = highest;
+    await this.writeRecord({ ...this.record, owner: this.owner, landedThrough: highest });
+    this.log.warn({ from, through: highest }, 'batch record lost: skipping the rows of this partition that are in the table already');
+  }
+
+  /** Offset → event ids the table holds, for the part of a delivery that may have landed already. */
+  private async landedIds(messages: readonly KafkaMessage[]): Promise<Map<number, Set<string>> | undefined> {
+    const through = this.landedThrough;
+    const first = messages[0];
+    const last = messages[messages.length - 1];
+    if (through === undefined || !first || !last) return undefined;
+    const from = Math.max(this.nextOffset, Number(first.offset));
+    const to = Math.min(through, Number(last.offset));
+    if (from > to) return undefined;
+    return this.retrying('read the rows the table holds of the partition', 'CLICKHOUSE_UNAVAILABLE', () =>
+      this.deps.landed.ids(this.deps.partition, from, to, this.ctx.signal),
+    );
+  }
+
+  /** Skipped rows are done once no buffered row comes before them: commit past them. */
+  private async commitSkipped(): Promise<void> {
+    const through = this.skippedThrough;
+    if (through === undefined || this.buffer.length > 0) return;
+    this.skippedThrough = undefined;
+    const committed = this.deps.status.committed;
+    if (committed === null || committed <= through) await this.commitOffset(through + 1);
   }
 
   /** Back-pressure, the age timer and the status after the buffer changed. */
@@ -442,28 +550,48 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
 
   // --- batch state in NATS KV --------------------------------------------------------------------
 
-  /** Takes the partition's record over (compare-and-set), which fences any previous owner's writes. */
+  /**
+   * Takes the partition's record over (compare-and-set), which fences any previous owner's writes.
+   * A bucket that is gone (deleted, or lost with NATS's storage) is re-created, empty.
+   */
   private async claim(): Promise<void> {
     const { batches, batchKey } = this.deps;
     for (let attempt = 0; ; attempt++) {
-      const current = await this.retrying('read batch state', 'SINK_STATE_UNAVAILABLE', () => batches.get(batchKey));
-      const next: BatchRecord = { ...(current?.value ?? {}), v: 1, owner: this.owner, claimedAt: new Date().toISOString() };
       try {
+        const current = await batches.get(batchKey);
+        const next: BatchRecord = { ...(current?.value ?? {}), v: 1, owner: this.owner, claimedAt: new Date().toISOString() };
         this.revision = current ? await batches.update(batchKey, next, current.revision) : await batches.create(batchKey, next);
         this.record = next;
         return;
       } catch (error) {
         if (this.ctx.signal.aborted) throw error;
-        if (!isRevisionConflict(error)) this.deps.status.lastError = errorInfo('SINK_STATE_UNAVAILABLE', error);
+        if (!isRevisionConflict(error)) {
+          this.deps.status.lastError = errorInfo('SINK_STATE_UNAVAILABLE', error);
+          this.log.warn({ err: error, attempt }, 'cannot claim the batch record in NATS; retrying');
+          await this.restoreBucket();
+        }
         await sleep(backoffDelay(this.deps.retry, Math.min(attempt, 5)), this.ctx.signal);
       }
     }
   }
 
-  /** Writes the batch boundary, only if we still own the record; a conflict means we do not. */
+  /**
+   * Writes the batch boundary, only if we still own the record. The first batch a group ever
+   * records commits its first offset before, so that a committed offset without a record always
+   * means the record was lost (see started()).
+   */
   private async writeBatch(batch: NonNullable<BatchRecord['batch']>): Promise<void> {
-    const { batches, batchKey } = this.deps;
-    const next: BatchRecord = { ...this.record, owner: this.owner, batch };
+    if (batch.state === 'pending' && this.deps.status.committed === null) await this.commitOffset(batch.first);
+    await this.writeRecord({ ...this.record, owner: this.owner, batch });
+  }
+
+  /**
+   * Compare-and-set on the revision we hold: a conflict means another owner claimed the record
+   * (PartitionLostError), or the record is gone (BatchStateLostError). NATS failures are retried;
+   * a bucket found missing is re-created and the record counts as lost.
+   */
+  private async writeRecord(next: BatchRecord): Promise<void> {
+    const { batches, batchKey, topic, partition } = this.deps;
     for (let attempt = 0; ; attempt++) {
       try {
         this.revision = await batches.update(batchKey, next, this.revision);
@@ -479,13 +607,28 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
             this.record = next;
             return;
           }
-          throw new PartitionLostError(this.deps.topic, this.deps.partition, `batch record now owned by ${current?.value.owner ?? 'nobody'}`);
+          if (!current) throw new BatchStateLostError(topic, partition, 'the record was deleted (its key, or the whole bucket)');
+          throw new PartitionLostError(topic, partition, `batch record now owned by ${current.value.owner}`);
         }
         this.deps.status.lastError = errorInfo('SINK_STATE_UNAVAILABLE', error);
+        if (await this.restoreBucket()) throw new BatchStateLostError(topic, partition, `the bucket ${batches.name} was missing`);
         this.deps.gate.pause('retry');
         this.log.warn({ err: error, attempt }, 'cannot write batch state to NATS; retrying');
         await sleep(backoffDelay(this.deps.retry, attempt), this.ctx.signal);
       }
+    }
+  }
+
+  /** After a failed KV operation: re-creates the batch bucket if it is gone; true when it was. */
+  private async restoreBucket(): Promise<boolean> {
+    const { batches } = this.deps;
+    try {
+      const restored = await batches.restoreIfMissing();
+      if (restored) this.log.warn({ bucket: batches.name }, 'the batch bucket was missing (deleted or lost); re-created it');
+      return restored;
+    } catch (error) {
+      this.log.warn({ err: error, bucket: batches.name }, 'cannot check the batch bucket in NATS');
+      return false;
     }
   }
 
@@ -527,4 +670,17 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
       }
     }
   }
+}
+
+/** The event id in a Kafka value (the row's id column), if the value is a JSON object with one. */
+function eventIdOf(message: KafkaMessage): string | undefined {
+  if (!message.value) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message.value.toString('utf8'));
+  } catch {
+    return undefined; // not JSON: never a row of the table (it is dead-lettered as unreadable)
+  }
+  const id = parsed !== null && typeof parsed === 'object' ? (parsed as { id?: unknown }).id : undefined;
+  return typeof id === 'string' ? id : undefined;
 }

@@ -15,7 +15,7 @@ import {
   type ProcessState,
 } from '@floodgate/nats';
 import type { BatchRecord } from './batch-state.ts';
-import { createInsert } from './clickhouse.ts';
+import { createInsert, createLandedRows } from './clickhouse.ts';
 import type { SinkConfig } from './config.ts';
 import { DeadLetterProducer } from './dead-letter.ts';
 import type { SinkMetrics } from './metrics.ts';
@@ -215,6 +215,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   const admin: Admin = kafka.admin();
   const deadLetters = new DeadLetterProducer(kafka, topic, config.KAFKA_DLQ_TOPIC);
   const insert = createInsert(clickhouse, table);
+  const landed = createLandedRows(clickhouse, table);
   const slots = new Map<number, Slot>();
   const totals = { inserted: 0, deadLettered: 0, rate: new RateMeter() };
   let batches: JsonBucket<BatchRecord>;
@@ -294,6 +295,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
           return entry;
         },
         insert,
+        landed,
         deadLetter: (letters) => deadLetters.send(letters),
         // Bound to the consumer this actor was started for: a commit never goes through a later one.
         commit: async (offset) => {

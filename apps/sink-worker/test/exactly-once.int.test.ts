@@ -13,7 +13,8 @@ import { useSinkTestBed } from './test-bed.ts';
  * The recovery paths of the exactly-once mechanism, made to happen on purpose: a previous owner
  * that crashed after inserting a batch but before committing it (the next owner re-forms the
  * recorded batch and ClickHouse drops the repeat), a replay (group offsets reset to 0), and a topic
- * deleted and re-created under the same name while NATS still holds the old batch record.
+ * deleted and re-created under the same name while NATS still holds the old batch record (beyond
+ * the end of the new log, and inside it).
  */
 describe('sink: exactly once across a crash after insert, a replay, and a re-created topic', () => {
   const bed = useSinkTestBed('eo', { partitions: 1 });
@@ -96,5 +97,34 @@ describe('sink: exactly once across a crash after insert, a replay, and a re-cre
     await waitForRows(clickhouse, names.database, 450);
     await waitForLagZero(kafka, names);
     expect(await exactlyOnce(clickhouse, names.database, produced)).toEqual({ rows: 450, distinct: 450, missing: 0, extra: 0 });
+  });
+
+  it('a re-created topic longer than its old batch record (offsets 200-299) is read from offset 0, not from the record', async () => {
+    const { kafka, clickhouse, probe, producer } = bed;
+    expect((await sink!.stop()).code).toBe(0);
+    await deleteTopics(kafka, [names.topic]);
+    await waitFor(
+      async () => {
+        await createTopics(kafka, [names.topic], 1);
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, description: `${names.topic} re-created` },
+    );
+    // The old log's last batch, still in NATS: offsets 200..299, its first message an hour old.
+    const batches = await JsonBucket.open<BatchRecord>(probe.nc, sinkControlPlane(names.prefix).batchesBucket);
+    await batches.put(batchKey(names.group, names.topic, 0), {
+      v: 1,
+      owner: 'old-log-process/0/000000',
+      claimedAt: new Date().toISOString(),
+      batch: { first: 200, last: 299, firstTimestamp: String(Date.now() - 3_600_000), rows: 100, state: 'pending', at: new Date().toISOString() },
+    });
+    const fresh = await producer.send(400);
+    produced.push(...fresh.map((e) => e.id));
+
+    sink = await bed.startSink(env, 'recreated-longer');
+    await waitForRows(clickhouse, names.database, 850);
+    await waitForLagZero(kafka, names);
+    expect(sink.count((e) => e.msg === 'the recorded batch belongs to an older log (topic re-created?); ignoring it')).toBe(1);
+    expect(await exactlyOnce(clickhouse, names.database, produced)).toEqual({ rows: 850, distinct: 850, missing: 0, extra: 0 });
   });
 });

@@ -5,6 +5,8 @@ export interface Migration {
   name: string;
   /** Statements; `{db}` is replaced by the database name. Each must be idempotent on its own. */
   statements: string[];
+  /** A step SQL alone cannot make idempotent, run after the statements; it must be safe to run again. */
+  apply?: (client: ClickHouseClient, database: string) => Promise<void>;
 }
 
 /**
@@ -15,6 +17,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'events table',
+    // (Migration 3 adds `source` to the key: an event is identified by its tenant, source and id.)
     // ReplacingMergeTree keyed on (tenant, type, id): a client that retries with the same event id
     // gets one row in query results (FINAL, or the events_unique view), even when the retry got a
     // new receive time, which is why `time` is not in the sorting key (docs/sink.md). A minmax
@@ -53,7 +56,17 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: [`CREATE VIEW IF NOT EXISTS {db}.events_unique AS SELECT * FROM {db}.events SETTINGS final = 1`],
   },
   {
-    // Versions 2..19 are kept for the events-table work; the bench's tables start at 20.
+    version: 3,
+    name: 'events identified by tenant, source and id',
+    // CloudEvents makes only source + id unique: two events with id "1" from /a and /b are two
+    // events, so `source` joins the sorting key the ReplacingMergeTree collapses on. ClickHouse
+    // cannot put an existing column into a sorting key (only new columns without defaults, at the
+    // end), so the table is rebuilt: see rekeyEvents.
+    statements: [],
+    apply: (client, database) => rekeyEvents(client, database),
+  },
+  {
+    // Versions 4..19 are kept for the events-table work; the bench's tables start at 20.
     // One row per `floodgate bench` run: the headline numbers as columns (for `bench history`),
     // the whole JSON report in `report` (for `bench compare`). Replacing on run_id, so storing a
     // run twice keeps one row.
@@ -175,6 +188,98 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/** The events table as migration 3 leaves it: migration 1's, with `source` in the sorting key. */
+const EVENTS_TABLE_V3 = `CREATE TABLE IF NOT EXISTS {db}.events (
+    id String,
+    tenant LowCardinality(String),
+    type LowCardinality(String),
+    source String,
+    subject String,
+    time DateTime64(3, 'UTC'),
+    received_at DateTime64(3, 'UTC'),
+    inserted_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    data String,
+    trace_id String,
+    kafka_partition UInt32,
+    kafka_offset UInt64,
+    INDEX time_minmax time TYPE minmax GRANULARITY 1,
+    CONSTRAINT id_present CHECK id != '',
+    CONSTRAINT type_present CHECK type != ''
+  )
+  ENGINE = ReplacingMergeTree
+  PARTITION BY toYYYYMM(time)
+  ORDER BY (tenant, type, source, id)
+  SETTINGS non_replicated_deduplication_window = 10000`;
+
+/** Where the rebuild keeps the old table while it moves the rows out. */
+const REKEY_OLD = 'events_rekey_old';
+
+/** ClickHouse errors a second process migrating at the same time causes: the step is done already. */
+const UNKNOWN_TABLE = '60';
+const TABLE_ALREADY_EXISTS = '57';
+const NO_SUCH_DATA_PART = '232';
+
+/**
+ * Rebuilds `events` with `source` in its sorting key, keeping every row, in steps that can each be
+ * interrupted and run again, also by several processes at once:
+ * 1. set the old table aside (`RENAME`, atomic: one process does it; the sink's inserts fail with
+ *    UNKNOWN_TABLE for these milliseconds and are retried);
+ * 2. create the new table (from then on inserts land there);
+ * 3. move the old table's rows part by part: copy a part, then drop it from the old table, until
+ *    none is left (merges stopped, so part names hold; an insert that was in flight during the
+ *    rename is a part too, and is moved as well);
+ * 4. drop the old table.
+ * A copy carries a deduplication token per part, so a copy repeated (after a crash between its two
+ * steps, or by a second process) is dropped by the new table's deduplication window.
+ */
+async function rekeyEvents(client: ClickHouseClient, database: string): Promise<void> {
+  const old = `${database}.${REKEY_OLD}`;
+  const exists = async (table: string) =>
+    Number((await rowsOf<{ n: string | number }>(client, `SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {table:String}`, { db: database, table }))[0]?.n) > 0;
+  const [events] = await rowsOf<{ sorting_key: string }>(client, `SELECT sorting_key FROM system.tables WHERE database = {db:String} AND name = 'events'`, { db: database });
+  const keyed = events !== undefined && events.sorting_key.split(',').map((c) => c.trim()).includes('source');
+  if (events !== undefined && !keyed && !(await exists(REKEY_OLD))) {
+    await tolerating([TABLE_ALREADY_EXISTS, UNKNOWN_TABLE], () => client.command({ query: `RENAME TABLE ${database}.events TO ${old}` }));
+  }
+  if (!(await exists(REKEY_OLD))) return;
+  await client.command({ query: EVENTS_TABLE_V3.replaceAll('{db}', database) });
+  await tolerating([UNKNOWN_TABLE], () => client.command({ query: `SYSTEM STOP MERGES ${old}` }));
+  for (;;) {
+    const parts = await rowsOf<{ name: string }>(
+      client,
+      `SELECT name FROM system.parts WHERE database = {db:String} AND table = {table:String} AND active ORDER BY name`,
+      { db: database, table: REKEY_OLD },
+    );
+    if (parts.length === 0) break;
+    for (const { name } of parts) {
+      await tolerating([UNKNOWN_TABLE], () =>
+        client.command({
+          query: `INSERT INTO ${database}.events SELECT * FROM ${old} WHERE _part = {part:String}`,
+          query_params: { part: name },
+          clickhouse_settings: { insert_deduplicate: 1, insert_deduplication_token: `rekey-events:${name}`, max_threads: 1, max_insert_threads: '1' },
+        }),
+      );
+      await tolerating([UNKNOWN_TABLE, NO_SUCH_DATA_PART], () =>
+        client.command({ query: `ALTER TABLE ${old} DROP PART {part:String}`, query_params: { part: name } }),
+      );
+    }
+  }
+  await client.command({ query: `DROP TABLE IF EXISTS ${old}` });
+}
+
+async function tolerating(codes: readonly string[], step: () => Promise<unknown>): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    if (!codes.includes(String((error as { code?: unknown }).code))) throw error;
+  }
+}
+
+async function rowsOf<T>(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
+  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return result.json<T>();
+}
+
 export interface MigrateOptions {
   /**
    * Apply only the migrations with versions in this range (inclusive), e.g. [30, 39]: the trace
@@ -203,6 +308,7 @@ export async function migrate(client: ClickHouseClient, database: string, option
     for (const statement of migration.statements) {
       await client.command({ query: statement.replaceAll('{db}', database) });
     }
+    await migration.apply?.(client, database);
     await client.insert({
       table: `${database}.schema_migrations`,
       values: [{ version: migration.version, name: migration.name }],

@@ -1,3 +1,4 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { FloodgateError } from '@floodgate/errors';
@@ -26,15 +27,26 @@ export function isRevisionConflict(error: unknown): boolean {
   return /wrong last sequence|key exists/i.test((error as Error)?.message ?? '');
 }
 
+/** JetStream's "stream not found": the bucket (its stream `KV_<name>`) does not exist. */
+function isStreamNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown; api_error?: { err_code?: unknown } })?.code;
+  if (code === 10059 || (error as { api_error?: { err_code?: unknown } })?.api_error?.err_code === 10059) return true;
+  return /stream not found/i.test((error as Error)?.message ?? '');
+}
+
 /**
  * A KV bucket holding JSON values. Creates the bucket when missing (idempotent); reads return the
  * revision so writers can compare-and-set, which is how the sink fences a previous owner of a
- * partition.
+ * partition. A bucket deleted while in use (by hand, or lost with the server's storage) makes every
+ * operation fail (a timeout or "jetstream is not enabled", not a clear "missing"): writers call
+ * `restoreIfMissing` on a failure, which tells the two apart and re-creates the bucket.
  */
 export class JsonBucket<T> {
   private constructor(
     readonly name: string,
     private readonly kv: KV,
+    private readonly nc: NatsConnection,
+    private readonly options: BucketOptions,
   ) {}
 
   static async open<T>(nc: NatsConnection, name: string, options: BucketOptions = {}): Promise<JsonBucket<T>> {
@@ -43,16 +55,11 @@ export class JsonBucket<T> {
       if (options.existing) {
         const kv = await kvm.open(name, { timeout: options.timeoutMs ?? 5000 });
         await kv.status(); // fails now, not on first use, when the bucket does not exist
-        return new JsonBucket<T>(name, kv);
+        return new JsonBucket<T>(name, kv, nc, options);
       }
-      const kv = await kvm.create(name, {
-        history: options.history ?? 1,
-        ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
-        timeout: options.timeoutMs ?? 5000,
-      });
-      return new JsonBucket<T>(name, kv);
+      return new JsonBucket<T>(name, await JsonBucket.create(nc, name, options), nc, options);
     } catch (cause) {
-      if (options.existing && /stream not found/i.test((cause as Error)?.message ?? '')) {
+      if (options.existing && isStreamNotFound(cause)) {
         throw new FloodgateError('NATS_UNAVAILABLE', `the NATS KV bucket ${name} does not exist`, { cause, context: { bucket: name, missing: true } });
       }
       throw new FloodgateError('NATS_UNAVAILABLE', `cannot open the NATS KV bucket ${name}: ${(cause as Error).message}`, {
@@ -61,6 +68,35 @@ export class JsonBucket<T> {
         context: { bucket: name },
       });
     }
+  }
+
+  private static create(nc: NatsConnection, name: string, options: BucketOptions): Promise<KV> {
+    return new Kvm(nc).create(name, {
+      history: options.history ?? 1,
+      ...(options.ttlMs ? { ttl: options.ttlMs } : {}),
+      timeout: options.timeoutMs ?? 5000,
+    });
+  }
+
+  /**
+   * After an operation failed: true when the bucket does not exist any more and was re-created
+   * (empty), false when it exists (the failure was something else, e.g. NATS unreachable). This
+   * handle keeps working on the re-created bucket. Throws when NATS cannot say; a bucket opened
+   * with `existing` is never re-created (NATS_UNAVAILABLE, context.missing).
+   */
+  async restoreIfMissing(): Promise<boolean> {
+    const jsm = await jetstreamManager(this.nc, { timeout: this.options.timeoutMs ?? 5000 });
+    try {
+      await jsm.streams.info(`KV_${this.name}`);
+      return false;
+    } catch (error) {
+      if (!isStreamNotFound(error)) throw error;
+    }
+    if (this.options.existing) {
+      throw new FloodgateError('NATS_UNAVAILABLE', `the NATS KV bucket ${this.name} does not exist`, { context: { bucket: this.name, missing: true } });
+    }
+    await JsonBucket.create(this.nc, this.name, this.options);
+    return true;
   }
 
   async get(key: string): Promise<Versioned<T> | undefined> {
@@ -105,7 +141,6 @@ export class JsonBucket<T> {
 
 /** Deletes a bucket (its JetStream stream); tests use it to clean up after themselves. */
 export async function destroyBucket(nc: NatsConnection, name: string): Promise<void> {
-  const { jetstreamManager } = await import('@nats-io/jetstream');
   const jsm = await jetstreamManager(nc);
   await jsm.streams.delete(`KV_${name}`).catch(() => false);
 }

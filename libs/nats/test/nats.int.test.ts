@@ -36,6 +36,23 @@ describe('nats: JSON buckets and control requests on the real server', () => {
     await bucket.create('p.0', { owner: 'd' });
   });
 
+  it('restoreIfMissing re-creates a deleted bucket (and only then), and the open handle works on the new one', async () => {
+    const name = uniqueName('it_restore');
+    buckets.push(name);
+    const bucket = await JsonBucket.open<{ owner: string }>(nc, name, { timeoutMs: 1000 });
+    await bucket.create('p.0', { owner: 'a' });
+    expect(await bucket.restoreIfMissing()).toBe(false);
+    expect(await bucket.get('p.0')).toMatchObject({ value: { owner: 'a' } });
+
+    await destroyBucket(nc, name);
+    await expect(bucket.put('p.0', { owner: 'b' })).rejects.toThrow();
+    expect(await bucket.restoreIfMissing()).toBe(true);
+    expect(await bucket.get('p.0')).toBeUndefined();
+    await bucket.create('p.0', { owner: 'c' });
+    expect(await bucket.get('p.0')).toMatchObject({ value: { owner: 'c' } });
+    expect(await bucket.restoreIfMissing()).toBe(false);
+  });
+
   it('a bucket TTL removes entries that are not refreshed', async () => {
     const name = uniqueName('it_ttl');
     buckets.push(name);
