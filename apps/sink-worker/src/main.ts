@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
+import { setTimeout as delayFor } from 'node:timers/promises';
 import { AggregatorRegistry } from 'prom-client';
-import { backoffDelay, sleep } from '@floodgate/actors';
+import { backoffDelay } from '@floodgate/actors';
 import { migrate } from '@floodgate/clickhouse';
 import { clickhouseUrl, loadConfig } from '@floodgate/config';
 import { FloodgateError } from '@floodgate/errors';
@@ -30,7 +31,9 @@ async function untilReady<T>(what: string, logger: Logger, step: () => Promise<T
       if (Date.now() > deadline) throw error;
       const delay = backoffDelay({ initialMs: 250, maxMs: 5000 }, attempt);
       logger.warn({ err: error, attempt, delayMs: delay }, `${what} failed; retrying`);
-      await sleep(delay);
+      // A timer that keeps the process alive: nothing else may yet (the actors' sleep is unref'd),
+      // and a run-dry event loop would end the process with code 0 mid-start.
+      await delayFor(delay);
     }
   }
 }

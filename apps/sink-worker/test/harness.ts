@@ -176,9 +176,14 @@ function startNode(name: string, entry: string, env: NodeJS.ProcessEnv): AppProc
   return new AppProcess(name, child);
 }
 
+/** One sink process (apps/sink-worker/src/main.ts), as soon as it is spawned. */
+export function launchSink(names: TestNames, extra: NodeJS.ProcessEnv = {}, tag = 'sink'): AppProcess {
+  return startNode(`${names.label}-${tag}-${Date.now()}`, 'apps/sink-worker/src/main.ts', sinkEnv(names, extra));
+}
+
 /** One sink process (apps/sink-worker/src/main.ts), resolved once it consumes. */
 export async function startSink(names: TestNames, extra: NodeJS.ProcessEnv = {}, tag = 'sink'): Promise<AppProcess> {
-  const app = startNode(`${names.label}-${tag}-${Date.now()}`, 'apps/sink-worker/src/main.ts', sinkEnv(names, extra));
+  const app = launchSink(names, extra, tag);
   await app.waitForLog((e) => e.msg === 'sink consuming', 60_000, '"sink consuming"');
   return app;
 }

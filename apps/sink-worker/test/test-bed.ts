@@ -12,6 +12,7 @@ import {
   EventProducer,
   createTopics,
   deleteTopics,
+  launchSink,
   stackConfigForTests,
   startSink,
   startSupervisor,
@@ -101,6 +102,11 @@ export class SinkTestBed {
   /** Starts one sink process on the test's names (stopped at teardown), resolved once it consumes. */
   async startSink(extra: NodeJS.ProcessEnv = {}, tag?: string): Promise<AppProcess> {
     return this.keep(await startSink(this.names, extra, tag));
+  }
+
+  /** Spawns one sink process on the test's names (stopped at teardown) without waiting for it to consume. */
+  launchSink(extra: NodeJS.ProcessEnv = {}, tag?: string): AppProcess {
+    return this.keep(launchSink(this.names, extra, tag));
   }
 
   /** Starts the sink supervisor on the test's names (stopped at teardown), resolved once it runs. */
