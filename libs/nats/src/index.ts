@@ -14,6 +14,8 @@ export type {
   ProcessRecord,
   ActorState,
   ActorRecord,
+  FailingStep,
+  StuckInfo,
   SupervisorWorker,
   SupervisorRecord,
   MemberRecord,
