@@ -66,6 +66,7 @@ describe('sink: a partition that keeps failing next to one with a large backlog'
     SINK_FETCH_MAX_BYTES_PER_PARTITION: '65536',
     SINK_FLUSH_MAX_BYTES: '32768',
     SINK_STUCK_AFTER_MS: '2000',
+    SINK_STUCK_AFTER_ATTEMPTS: '1000',
     SINK_SHUTDOWN_TIMEOUT_MS: '5000',
   };
   const env = sinkEnv(names, extra);
@@ -80,8 +81,13 @@ describe('sink: a partition that keeps failing next to one with a large backlog'
       const two = await probe.waitForOwners(2);
       const owner = two.processes.find((p) => p.partitions.includes(0))!;
       const other = two.processes.find((p) => p !== owner)!;
-      const backlogPartition = owner.partitions.find((p) => p !== 0)!;
+      const backlogPartition = owner.partitions.find((p) => p !== 0);
+      if (backlogPartition === undefined) throw new Error(`the owner of partition 0 owns no other partition: ${JSON.stringify(two.processes.map((p) => p.partitions))}`);
       await deleteTopics(kafka, [names.dlqTopic]);
+      const admin = kafka.admin();
+      await admin.connect();
+      await waitFor(async () => !(await admin.listTopics()).includes(names.dlqTopic), { timeoutMs: 20_000, description: 'the dead-letter topic deleted' });
+      await admin.disconnect();
 
       // Partition 0: 20 valid events around a poison one, in one batch; the poison's dead letter cannot be sent.
       const p0 = Array.from({ length: 20 }, (_, i) => newEvent(i));
