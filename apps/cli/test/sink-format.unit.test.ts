@@ -108,3 +108,38 @@ describe('floodgate status rendering', () => {
     expect(renderStatus(buildStatusView([], [], [], new Map(), []), now)).toBe('no live sink processes');
   });
 });
+
+describe('floodgate status: a stuck partition', () => {
+  it('leads with an alert line and marks the actor STUCK', () => {
+    const stuck = {
+      since: at(130),
+      attempts: 37,
+      step: 'insert' as const,
+      code: 'CLICKHOUSE_UNAVAILABLE',
+      message: '60 UNKNOWN_TABLE: Table db.events does not exist',
+      needsOperator: true,
+    };
+    const view = buildStatusView(
+      [],
+      [process('host-11', 11, [0, 1])],
+      [actor('host-11', 0, { state: 'retrying', pausedFor: ['retry'], stuck }), actor('host-11', 1)],
+      new Map([
+        [
+          'g\u0000t',
+          [
+            { partition: 0, committed: 90, end: 150, lag: 60 },
+            { partition: 1, committed: 100, end: 100, lag: 0 },
+          ],
+        ],
+      ]),
+      [{ group: 'g', topic: 't' }],
+    );
+    const text = renderStatus(view, now);
+    expect(text.split('\n')[0]).toBe(
+      'STUCK: partition 0 of t (group g, process host-11) for 2m: insert failing, 37 attempts, CLICKHOUSE_UNAVAILABLE: 60 UNKNOWN_TABLE: Table db.events does not exist (will not pass by itself: needs an operator)',
+    );
+    expect(text).toMatch(/^0 +host-11 +retrying STUCK +retry +90 +150 +60 /m);
+    expect(text).toMatch(/^1 +host-11 +idle +- +100 +100 +0 /m);
+    expect(text.match(/STUCK/g)).toHaveLength(2);
+  });
+});

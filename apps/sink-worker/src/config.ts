@@ -33,6 +33,11 @@ export const sinkSchema = stackSchema.extend({
   /** ...and largest delay ceiling (full jitter below both). */
   SINK_RETRY_MAX_MS: env.int(5000, 1, 600_000),
 
+  /** A partition whose batch has kept failing this long is "stuck" (status, `floodgate_sink_partition_stuck`)... */
+  SINK_STUCK_AFTER_MS: env.int(60_000, 100, 86_400_000),
+  /** ...or that many times, whichever comes first. */
+  SINK_STUCK_AFTER_ATTEMPTS: env.int(20, 1, 1_000_000),
+
   /** Kafka group session timeout: how soon a dead sink's partitions move (the broker's minimum is 6 s). */
   SINK_SESSION_TIMEOUT_MS: env.int(10_000, 1000, 600_000),
   SINK_HEARTBEAT_INTERVAL_MS: env.int(1000, 100, 60_000),

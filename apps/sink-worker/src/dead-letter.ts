@@ -20,9 +20,16 @@ export const DLQ_HEADERS = {
 /**
  * Sends events ClickHouse will never accept to the dead-letter topic: the original key, value and
  * headers, plus the reason, its code and where the event came from (`topic/partition/offset`).
- * Idempotent, acks=all; the sink commits past a dead letter only after Kafka acknowledged it.
- * A crash between the two can send the same dead letter twice: dead-letter consumers deduplicate
- * on the source header.
+ * acks=all; the sink commits past a dead letter only after Kafka acknowledged it. The dead-letter
+ * topic is at-least-once: a crash between the send and the commit, or a send retried after its
+ * answer was lost, can deliver the same dead letter twice; consumers deduplicate on the source
+ * header.
+ *
+ * One `send` gives up after a bounded number of retries (kafkajs' own, a few seconds) instead of
+ * retrying without end inside the client, where nothing could see or stop it: the partition actor
+ * retries it with backoff, shows the failure (`SINK_DLQ_UNAVAILABLE`, stuck after the bound) and
+ * abandons it when it is told to stop. So the producer is not idempotent: kafkajs requires endless
+ * retries for that, and the dead-letter topic is at-least-once anyway.
  */
 export class DeadLetterProducer {
   private readonly producer: Producer;
@@ -33,13 +40,11 @@ export class DeadLetterProducer {
     private readonly dlqTopic: string,
   ) {
     this.producer = kafka.producer({
-      idempotent: true,
+      idempotent: false,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
-      // An idempotent producer must not give up on its own (kafkajs warns otherwise); the partition
-      // actor's stop signal and the shutdown bound end a send that cannot succeed.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
     });
   }
 
@@ -68,4 +73,21 @@ export class DeadLetterProducer {
       }),
     });
   }
+}
+
+/** Kafka error types (kafkajs `type`) saying the dead-letter topic is not there or not ours to write. */
+const NEEDS_OPERATOR_TYPES = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'INVALID_TOPIC_EXCEPTION']);
+
+/**
+ * Whether a failed dead-letter send will not pass by itself: the topic was deleted (or never
+ * created, `allowAutoTopicCreation` is off) or the sink may not write it. Looks through kafkajs'
+ * retry wrappers (`originalError`, `cause`).
+ */
+export function deadLetterNeedsOperator(error: unknown): boolean {
+  for (let e = error as { type?: unknown; name?: unknown; originalError?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.type === 'string' && NEEDS_OPERATOR_TYPES.has(e.type)) return true;
+    if (e.name === 'KafkaJSTopicMetadataNotLoaded') return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
 }

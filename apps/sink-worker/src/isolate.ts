@@ -1,6 +1,6 @@
 import { partToken } from './batch-state.ts';
 
-/** What one insert attempt of some rows ended in; retriable failures are retried inside `insert`. */
+/** What one insert attempt of some rows ended in; retriable failures are retried inside `insert`, a failure here splits the rows. */
 export type AttemptResult = { ok: true } | { ok: false; code: string; message: string; rowHint?: number };
 
 export interface Rejected<R> {
@@ -18,7 +18,8 @@ export interface IsolationResult<R> {
 /**
  * Inserts `rows` under `token`; if ClickHouse rejects the data, splits the batch and inserts the
  * parts, until every rejected row stands alone and is returned (to be dead-lettered) and every
- * other row landed. Splits are deterministic (at the row ClickHouse named, else in halves) and each
+ * other row landed. A block ClickHouse can never take whole but can take in parts (more month
+ * partitions than `max_partitions_per_insert_block`) is split the same way, and its parts land. Splits are deterministic (at the row ClickHouse named, else in halves) and each
  * part's token derives from the batch token and the part's offsets, so a new owner re-forming the
  * batch after a crash repeats exactly the same inserts and ClickHouse drops the ones already done.
  */

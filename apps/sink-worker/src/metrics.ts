@@ -19,6 +19,7 @@ export interface SinkMetrics {
   actorRestarts: Counter<'topic'>;
   partitionLag: Gauge<'topic' | 'partition'>;
   partitionPaused: Gauge<'topic' | 'partition'>;
+  partitionStuck: Gauge<'topic' | 'partition'>;
   partitionsOwned: Gauge<'topic'>;
 }
 
@@ -40,6 +41,12 @@ export function createSinkMetrics(registry = new Registry()): SinkMetrics {
     actorRestarts: new Counter({ name: 'floodgate_sink_actor_restarts_total', help: 'Partition actors restarted by their supervisor after a failure', labelNames: ['topic'], registers }),
     partitionLag: new Gauge({ name: 'floodgate_sink_partition_lag', help: 'Events in the partition not yet committed (end offset - committed offset)', labelNames: ['topic', 'partition'], registers }),
     partitionPaused: new Gauge({ name: 'floodgate_sink_partition_paused', help: '1 while fetching of the partition is paused (retrying, back-pressure, operator)', labelNames: ['topic', 'partition'], registers }),
+    partitionStuck: new Gauge({
+      name: 'floodgate_sink_partition_stuck',
+      help: '1 while the partition is stuck: its current batch has kept failing past SINK_STUCK_AFTER_MS or SINK_STUCK_AFTER_ATTEMPTS (alert on it)',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
     partitionsOwned: new Gauge({ name: 'floodgate_sink_partitions_owned', help: 'Partitions this process owns', labelNames: ['topic'], registers }),
   };
 }

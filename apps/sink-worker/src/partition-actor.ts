@@ -3,16 +3,17 @@ import type { KafkaMessage } from 'kafkajs';
 import { backoffDelay, sleep, type ActorContext, type ActorFactory, type BackoffOptions, type Behavior } from '@floodgate/actors';
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 import type { Logger } from '@floodgate/logging';
-import { isRevisionConflict, type ActorState, type ErrorInfo, type FlushInfo, type JsonBucket } from '@floodgate/nats';
+import { isRevisionConflict, type ActorState, type ErrorInfo, type FailingStep, type FlushInfo, type JsonBucket } from '@floodgate/nats';
 import { dedupToken, planStart, verifyFirstMessage, type BatchBoundary, type BatchRecord, type StartPlan } from './batch-state.ts';
 import { classifyInsertError } from './clickhouse-errors.ts';
 import type { Insert, LandedRows } from './clickhouse.ts';
-import type { DeadLetter } from './dead-letter.ts';
+import { deadLetterNeedsOperator, type DeadLetter } from './dead-letter.ts';
 import { flushDue, msUntilDue, type FlushLimits, type FlushReason } from './flush-policy.ts';
 import { insertIsolating, type AttemptResult } from './isolate.ts';
 import type { SinkMetrics } from './metrics.ts';
 import { RateMeter } from './rate.ts';
 import { encodeRow, insertBody, unreadableRow, type BufferedRow } from './rows.ts';
+import { addFailure, stuckState, type Failing, type StuckBounds } from './stuck.ts';
 import { SinkBatchTrace, type SinkTraceInfo } from './tracing.ts';
 
 /** Why fetching of a partition is paused; it is paused while any reason holds. */
@@ -20,7 +21,8 @@ export type PauseReason = 'starting' | 'operator' | 'retry' | 'backpressure' | '
 
 /**
  * The link between a partition actor and the process's Kafka consumer: pause/resume with reasons,
- * seeks, and the epoch that tells current deliveries from stale ones (fetched before a seek).
+ * seeks, back-pressure (back-pressure.ts), and the epoch that tells current deliveries from stale
+ * ones (fetched before a seek).
  */
 export interface PartitionGate {
   readonly topic: string;
@@ -29,8 +31,20 @@ export interface PartitionGate {
   epoch: number;
   /** False while an incarnation starts up: the consumer then hands it nothing. */
   accepting: boolean;
-  /** Bytes handed to the actor that it has not taken from its mailbox yet. */
-  queuedBytes: number;
+  /** The actor took records of `bytes`, fetched under `epoch`, out of its mailbox; its buffer now holds `bufferedBytes`. */
+  taken(epoch: number, bytes: number, bufferedBytes: number): void;
+  /** The actor's buffer now holds `bytes`. */
+  buffered(bytes: number): void;
+  /**
+   * A seek bumped the epoch: what is queued was fetched before it and will be dropped unread (its
+   * `taken` comes with the old epoch), so it stops counting now.
+   */
+  discardQueued(): void;
+  /**
+   * A new incarnation starts: nothing counts as queued or buffered, and the previous incarnation's
+   * `retry` and `backpressure` pauses are lifted (nothing else would ever lift them).
+   */
+  restart(): void;
   pause(reason: PauseReason): void;
   resume(reason: PauseReason): void;
   pausedFor(): PauseReason[];
@@ -50,6 +64,8 @@ export interface PartitionStatus {
   restarts: number;
   lastFlush?: FlushInfo;
   lastError?: ErrorInfo;
+  /** Failures of the current batch (or start-up) since the partition last made progress. */
+  failing?: Failing;
 }
 
 export function newPartitionStatus(): PartitionStatus {
@@ -81,7 +97,6 @@ export interface PartitionActorDeps {
   /** This process; with the incarnation and a nonce it names the owner in the batch record. */
   processId: string;
   limits: FlushLimits;
-  maxBufferedBytes: number;
   retry: BackoffOptions;
   gate: PartitionGate;
   batches: JsonBucket<BatchRecord>;
@@ -95,6 +110,8 @@ export interface PartitionActorDeps {
   metrics: SinkMetrics;
   logger: Logger;
   status: PartitionStatus;
+  /** When a failing batch counts as stuck. */
+  stuck: StuckBounds;
   /** Process-wide totals, kept across rebalances. */
   onFlushed?: (inserted: number, deadLettered: number) => void;
   /** Names on the spans of a batch with sampled events (tracing.ts). */
@@ -126,6 +143,29 @@ const LOST_GENERATION = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 
 function errorInfo(code: string, error: unknown): ErrorInfo {
   const message = error instanceof Error ? error.message : String(error);
   return { at: new Date().toISOString(), code, message: message.slice(0, 500) };
+}
+
+/**
+ * Settles with `operation`, or rejects with the signal's reason as soon as the actor is told to
+ * stop: no wait of an actor outlives its stop (an operation that hangs, or retries without end in a
+ * client, is abandoned; nothing is committed after it, so the next owner redoes it).
+ */
+function untilStopped<T>(operation: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    operation.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
@@ -165,6 +205,9 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
   private revision = 0;
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
+  /** What the actor is doing, for the failures it notes (status `stuck.step`). */
+  private phase: FailingStep = 'start';
+  private stuckLogged = false;
 
   constructor(
     private readonly deps: PartitionActorDeps,
@@ -181,7 +224,8 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     gate.accepting = false;
     gate.pause('starting');
     this.epoch = ++gate.epoch;
-    gate.queuedBytes = 0;
+    gate.restart();
+    this.phase = 'start';
     status.state = 'starting';
     status.restarts = this.ctx.incarnation;
     status.bufferedRows = 0;
@@ -212,6 +256,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     gate.accepting = true;
     gate.resume('starting');
     status.state = 'idle';
+    if (status.failing?.step === 'start') this.progressed();
     this.log.info({ plan: this.plan, committed: offsets.committed, low: offsets.low, high: offsets.high }, 'partition actor started');
   }
 
@@ -262,12 +307,15 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
   // --- records and batching -------------------------------------------------------------------
 
   private async onRecords(message: Extract<PartitionMessage, { type: 'records' }>): Promise<void> {
-    if (message.epoch !== this.epoch) return; // fetched for an earlier incarnation, before its seek
     const { gate, status, partition } = this.deps;
-    gate.queuedBytes = Math.max(0, gate.queuedBytes - message.bytes);
+    if (message.epoch !== this.epoch || this.draining) {
+      // Fetched for an earlier incarnation, before its seek; or draining: not buffered, not
+      // committed, the next owner reads them.
+      gate.taken(message.epoch, message.bytes, this.bufferedBytes);
+      return;
+    }
     const high = Number(message.highWatermark);
     if (Number.isFinite(high)) status.endOffset = high;
-    if (this.draining) return; // not buffered, not committed: the next owner reads them
     const landed = this.landedThrough === undefined ? undefined : await this.landedIds(message.messages);
     const arrivedAt = this.now();
     let received = 0;
@@ -278,7 +326,11 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
       if (this.verifying) {
         this.verifying = false;
         const check = this.checkPlan(offset, m.timestamp);
-        if (check === 'reseek') return this.afterChange(); // this delivery is from the wrong place
+        if (check === 'reseek') {
+          // This delivery is from the wrong place: dropped unread, its bytes no longer queued.
+          gate.buffered(this.bufferedBytes);
+          return this.afterChange();
+        }
         skipCommit = check.commit;
       }
       this.nextOffset = offset + 1;
@@ -296,7 +348,12 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     }
     if (this.landedThrough !== undefined && this.nextOffset > this.landedThrough) this.landedThrough = undefined;
     if (received > 0) this.deps.metrics.rowsReceived.inc(this.labels, received);
-    if (skipCommit !== undefined) await this.commitOffset(skipCommit);
+    gate.taken(message.epoch, message.bytes, this.bufferedBytes);
+    if (skipCommit !== undefined) {
+      this.phase = 'commit';
+      await this.commitOffset(skipCommit);
+      this.progressed();
+    }
     await this.flushWhileDue('policy');
     await this.commitSkipped();
     this.afterChange();
@@ -337,7 +394,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
   private seekTo(offset: number): void {
     const { gate } = this.deps;
     this.epoch = ++gate.epoch;
-    gate.queuedBytes = 0;
+    gate.discardQueued();
     this.nextOffset = offset;
     gate.seek(offset);
   }
@@ -388,15 +445,16 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     if (committed === null || committed <= through) await this.commitOffset(through + 1);
   }
 
-  /** Back-pressure, the age timer and the status after the buffer changed. */
+  /**
+   * The age timer and the status after the buffer changed. Back-pressure is the gate's: it decides
+   * on every change of what is queued or buffered, whatever this actor is busy with.
+   */
   private afterChange(): void {
     const { gate, status } = this.deps;
     status.bufferedRows = this.buffer.length;
     status.bufferedBytes = this.bufferedBytes;
     if (!this.draining && status.state !== 'retrying') status.state = this.buffer.length > 0 ? 'buffering' : 'idle';
-    const pending = this.bufferedBytes + gate.queuedBytes;
-    if (pending >= this.deps.maxBufferedBytes) gate.pause('backpressure');
-    else if (pending < this.deps.maxBufferedBytes / 2) gate.resume('backpressure');
+    gate.buffered(this.bufferedBytes);
     if (!this.timer && this.buffer.length > 0 && !this.draining) {
       const wait = msUntilDue({ rows: this.buffer.length, bytes: this.bufferedBytes, oldestAt: this.buffer[0]?.arrivedAt }, this.deps.limits, this.now());
       if (wait !== undefined) {
@@ -464,9 +522,11 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     };
     const token = dedupToken(topic, partition, boundary);
     const trace = SinkBatchTrace.start(rows, { topic, partition, reason, first: boundary.first, last: boundary.last, rows: n }, this.deps.traceInfo);
+    this.phase = 'batch-state';
     if (!recorded) await this.writeBatch({ ...boundary, state: 'pending', at: new Date().toISOString() });
     this.log.debug({ first: boundary.first, last: boundary.last, rows: n, reason }, 'batch recorded; inserting');
 
+    this.phase = 'insert';
     status.state = 'inserting';
     const insertable = rows.filter((r) => r.unreadable === undefined);
     const letters: DeadLetter[] = rows
@@ -483,7 +543,8 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
       }
     }
     if (letters.length > 0) {
-      await this.retrying('send dead letters', 'KAFKA_UNAVAILABLE', () => this.deps.deadLetter(letters));
+      this.phase = 'dead-letter';
+      await this.retrying('send dead letters', 'SINK_DLQ_UNAVAILABLE', () => this.deps.deadLetter(letters), deadLetterNeedsOperator);
       for (const letter of letters) metrics.rowsDeadLettered.inc({ topic, code: letter.code });
       status.deadLettered += letters.length;
       this.log.warn(
@@ -491,11 +552,15 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
         'events dead-lettered',
       );
     }
+    this.phase = 'batch-state';
     await this.writeBatch({ ...boundary, state: 'inserted', at: new Date().toISOString() });
+    this.phase = 'commit';
     await this.commitOffset(boundary.last + 1);
 
     this.buffer.splice(0, n);
     for (const r of rows) this.bufferedBytes -= r.bytes;
+    this.deps.gate.buffered(this.bufferedBytes);
+    this.progressed();
     const inserted = insertable.length - rejectedCount;
     trace?.end(bytes, inserted, letters.length);
     status.rowsInserted += inserted;
@@ -514,7 +579,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
 
   /** Inserts some rows, retrying with backoff while the failure is not the data's fault. */
   private async attemptInsert(rows: readonly BufferedRow[], token: string, trace?: SinkBatchTrace): Promise<AttemptResult> {
-    const { metrics, status, gate, topic } = this.deps;
+    const { metrics, topic } = this.deps;
     const body = insertBody(rows);
     const span = trace?.startInsert(rows, token);
     span?.bodyBytes(body.length);
@@ -536,10 +601,14 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
             ? { ok: false, code: failure.code, message: failure.message }
             : { ok: false, code: failure.code, message: failure.message, rowHint: failure.rowHint };
         }
+        if (failure.kind === 'split') {
+          // The same block can never succeed; its parts can (isolate.ts splits it, deterministically).
+          span?.rejected(attempt + 1, failure.code, failure.message);
+          this.log.info({ code: failure.code, rows: rows.length, token }, 'insert block spans too many partitions; splitting it');
+          return { ok: false, code: failure.code, message: failure.message };
+        }
         metrics.insertRetries.inc({ topic, code: failure.code });
-        status.state = 'retrying';
-        status.lastError = errorInfo('CLICKHOUSE_UNAVAILABLE', `${failure.code}: ${failure.message}`);
-        gate.pause('retry');
+        this.noteFailure('CLICKHOUSE_UNAVAILABLE', `${failure.code}: ${failure.message}`, failure.needsOperator);
         const delay = backoffDelay(this.deps.retry, attempt);
         span?.retrying(attempt, failure.code, delay);
         this.log.warn({ code: failure.code, error: failure.message.slice(0, 300), attempt, delayMs: delay, rows: rows.length, token }, 'insert failed; partition paused, retrying');
@@ -610,7 +679,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
           if (!current) throw new BatchStateLostError(topic, partition, 'the record was deleted (its key, or the whole bucket)');
           throw new PartitionLostError(topic, partition, `batch record now owned by ${current.value.owner}`);
         }
-        this.deps.status.lastError = errorInfo('SINK_STATE_UNAVAILABLE', error);
+        this.noteFailure('SINK_STATE_UNAVAILABLE', error);
         if (await this.restoreBucket()) throw new BatchStateLostError(topic, partition, `the bucket ${batches.name} was missing`);
         this.deps.gate.pause('retry');
         this.log.warn({ err: error, attempt }, 'cannot write batch state to NATS; retrying');
@@ -635,7 +704,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
   private async commitOffset(offset: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.deps.commit(offset);
+        await untilStopped(this.deps.commit(offset), this.ctx.signal);
         this.deps.status.committed = offset;
         this.deps.metrics.commits.inc(this.labels);
         return;
@@ -650,25 +719,61 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
             context: { topic: this.deps.topic, partition: this.deps.partition },
           });
         }
+        this.noteFailure('KAFKA_COMMIT_FAILED', error);
         this.log.warn({ err: error, attempt, offset }, 'offset commit failed; retrying');
         await sleep(backoffDelay(this.deps.retry, attempt), this.ctx.signal);
       }
     }
   }
 
-  /** Retries an operation with backoff until it succeeds or the actor stops. */
-  private async retrying<T>(what: string, code: string, operation: () => Promise<T>): Promise<T> {
+  /**
+   * Retries an operation with backoff until it succeeds or the actor stops; a stop abandons the
+   * attempt in flight at once. `needsOperator` tells failures that will not pass by themselves.
+   */
+  private async retrying<T>(what: string, code: string, operation: () => Promise<T>, needsOperator: (error: unknown) => boolean = () => false): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await operation();
+        return await untilStopped(operation(), this.ctx.signal);
       } catch (error) {
         if (this.ctx.signal.aborted) throw error;
-        this.deps.status.lastError = errorInfo(code, error);
+        this.noteFailure(code, error, needsOperator(error));
         const delay = backoffDelay(this.deps.retry, attempt);
         this.log.warn({ err: error, attempt, delayMs: delay }, `${what} failed; retrying`);
         await sleep(delay, this.ctx.signal);
       }
     }
+  }
+
+  // --- failures and the stuck state ---------------------------------------------------------------
+
+  /**
+   * One failed attempt of the current step: the last error in `status`, counted towards the stuck
+   * state (stuck.ts). Inside a batch the partition shows `retrying` and its fetching pauses.
+   */
+  private noteFailure(code: string, error: unknown, needsOperator = false): void {
+    const { status, gate } = this.deps;
+    const info = errorInfo(code, error);
+    status.lastError = info;
+    status.failing = addFailure(status.failing, this.now(), { step: this.phase, code, message: info.message, needsOperator });
+    if (this.phase !== 'start') {
+      status.state = 'retrying';
+      gate.pause('retry');
+    }
+    const stuck = stuckState(status.failing, this.now(), this.deps.stuck);
+    if (stuck && !this.stuckLogged) {
+      this.stuckLogged = true;
+      this.log.error({ code: 'SINK_PARTITION_STUCK', stuck }, 'partition stuck: its batch keeps failing (see floodgate status)');
+    }
+  }
+
+  /** The partition made progress (a batch committed, or it started): it is failing no more. */
+  private progressed(): void {
+    const { status } = this.deps;
+    if (status.failing && this.stuckLogged) {
+      this.log.warn({ attempts: status.failing.attempts, since: new Date(status.failing.since).toISOString() }, 'partition no longer stuck');
+    }
+    status.failing = undefined;
+    this.stuckLogged = false;
   }
 }
 

@@ -14,12 +14,14 @@ import {
   type ProcessRecord,
   type ProcessState,
 } from '@floodgate/nats';
+import { BackPressure } from './back-pressure.ts';
 import type { BatchRecord } from './batch-state.ts';
 import { createInsert, createLandedRows } from './clickhouse.ts';
 import type { SinkConfig } from './config.ts';
 import { DeadLetterProducer } from './dead-letter.ts';
 import type { SinkMetrics } from './metrics.ts';
 import { RateMeter } from './rate.ts';
+import { stuckState } from './stuck.ts';
 import {
   newPartitionStatus,
   partitionActor,
@@ -102,12 +104,15 @@ function onConsumer(run: ConsumerRun, logger: Logger, what: string, call: (consu
   }
 }
 
-/** A partition's pause reasons and delivery epoch, bound to one consumer instance; inert once retired. */
+/**
+ * A partition's pause reasons, back-pressure and delivery epoch, bound to one consumer instance;
+ * inert once retired.
+ */
 class Gate implements PartitionGate {
   epoch = 0;
   accepting = false;
-  queuedBytes = 0;
   private readonly reasons = new Set<PauseReason>();
+  private readonly pressure: BackPressure;
   private retired = false;
 
   constructor(
@@ -115,8 +120,41 @@ class Gate implements PartitionGate {
     readonly partition: number,
     private readonly run: ConsumerRun,
     private readonly logger: Logger,
+    maxBufferedBytes: number,
     private readonly onChange: (paused: boolean) => void,
-  ) {}
+  ) {
+    this.pressure = new BackPressure(maxBufferedBytes, (paused) => (paused ? this.pause('backpressure') : this.resume('backpressure')));
+  }
+
+  /** The consumer hands records of `bytes` to the actor (counted before the hand-over, current epoch). */
+  queued(bytes: number): void {
+    this.pressure.queued(bytes);
+  }
+
+  taken(epoch: number, bytes: number, bufferedBytes: number): void {
+    // Records of an earlier incarnation were counted before its restart reset the count.
+    if (epoch === this.epoch) this.pressure.taken(bytes, bufferedBytes);
+    else this.pressure.buffered(bufferedBytes);
+  }
+
+  /** The actor refused records it was handed (its mailbox is closed): they no longer count. */
+  refused(epoch: number, bytes: number): void {
+    if (epoch === this.epoch) this.pressure.taken(bytes);
+  }
+
+  buffered(bytes: number): void {
+    this.pressure.buffered(bytes);
+  }
+
+  discardQueued(): void {
+    this.pressure.discardQueued();
+  }
+
+  restart(): void {
+    this.pressure.reset();
+    this.resume('retry');
+    this.resume('backpressure');
+  }
 
   private call(what: string, call: (consumer: Consumer) => void): void {
     onConsumer(this.run, this.logger, what, call);
@@ -275,7 +313,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   function spawn(partition: number): Slot {
     const status = newPartitionStatus();
     const run = current;
-    const gate = new Gate(topic, partition, run, logger, (paused) => metrics.partitionPaused.set({ topic, partition: String(partition) }, paused ? 1 : 0));
+    const gate = new Gate(topic, partition, run, logger, config.SINK_MAX_BUFFERED_BYTES, (paused) => metrics.partitionPaused.set({ topic, partition: String(partition) }, paused ? 1 : 0));
     if (operatorPaused) gate.pause('operator');
     const actor = supervisor.spawn<PartitionMessage>(
       `partition-${partition}`,
@@ -284,7 +322,6 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         partition,
         processId,
         limits: { maxRows: config.SINK_FLUSH_MAX_ROWS, maxBytes: config.SINK_FLUSH_MAX_BYTES, maxAgeMs: config.SINK_FLUSH_MAX_AGE_MS },
-        maxBufferedBytes: config.SINK_MAX_BUFFERED_BYTES,
         retry: { initialMs: config.SINK_RETRY_INITIAL_MS, maxMs: config.SINK_RETRY_MAX_MS },
         gate,
         batches,
@@ -305,6 +342,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         metrics,
         logger,
         status,
+        stuck: { afterMs: config.SINK_STUCK_AFTER_MS, afterAttempts: config.SINK_STUCK_AFTER_ATTEMPTS },
         onFlushed: (inserted, deadLettered) => {
           totals.inserted += inserted;
           totals.deadLettered += deadLettered;
@@ -340,6 +378,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       slot.gate.retire(keep.includes(slot.partition));
       metrics.partitionLag.remove({ topic, partition: String(slot.partition) });
       metrics.partitionPaused.remove({ topic, partition: String(slot.partition) });
+      metrics.partitionStuck.remove({ topic, partition: String(slot.partition) });
     }
   }
 
@@ -377,10 +416,14 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     if (!slot || !slot.gate.accepting) return; // not resolved: fetched again once an actor is ready
     let bytes = 0;
     for (const m of batch.messages) bytes += m.value ? m.value.length : 0;
-    const accepted = slot.actor.tell({ type: 'records', epoch: slot.gate.epoch, messages: batch.messages, highWatermark: batch.highWatermark, bytes });
-    if (!accepted) return;
-    slot.gate.queuedBytes += bytes;
-    if (slot.gate.queuedBytes >= config.SINK_MAX_BUFFERED_BYTES) slot.gate.pause('backpressure');
+    // Counted before the hand-over: an idle actor takes the records inside `tell`, synchronously.
+    const epoch = slot.gate.epoch;
+    slot.gate.queued(bytes);
+    const accepted = slot.actor.tell({ type: 'records', epoch, messages: batch.messages, highWatermark: batch.highWatermark, bytes });
+    if (!accepted) {
+      slot.gate.refused(epoch, bytes);
+      return;
+    }
     // Resolving moves the fetch position only; the committed offset moves after the insert.
     resolveOffset(batch.lastOffset());
   }
@@ -510,8 +553,12 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
 
   function snapshot(): { process: ProcessRecord; actors: ActorRecord[] } {
     const now = new Date().toISOString();
+    const nowMs = Date.parse(now);
+    const stuckBounds = { afterMs: config.SINK_STUCK_AFTER_MS, afterAttempts: config.SINK_STUCK_AFTER_ATTEMPTS };
     const actors: ActorRecord[] = [...slots.values()].map((slot) => {
       const s = slot.status;
+      const stuck = stuckState(s.failing, nowMs, stuckBounds);
+      metrics.partitionStuck.set({ topic, partition: String(slot.partition) }, stuck ? 1 : 0);
       const lag = s.endOffset !== null && s.committed !== null ? Math.max(0, s.endOffset - s.committed) : null;
       const record: ActorRecord = {
         kind: 'actor',
@@ -532,6 +579,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       };
       if (s.lastFlush) record.lastFlush = s.lastFlush;
       if (s.lastError) record.lastError = s.lastError;
+      if (stuck) record.stuck = stuck;
       return record;
     });
     const lastError = [kafkaError, ...actors.map((a) => a.lastError)]

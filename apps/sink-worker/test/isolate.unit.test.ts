@@ -71,6 +71,40 @@ describe('insertIsolating', () => {
   });
 });
 
+describe('insertIsolating: a block over the partitions limit', () => {
+  type Timed = { offset: number; month: number };
+  /** A fake ClickHouse that refuses a block touching more than `limit` months, as code 252 does. */
+  function partitionLimited(limit: number) {
+    const landed: number[] = [];
+    const tokens: string[] = [];
+    const insert = async (part: readonly Timed[], token: string): Promise<AttemptResult> => {
+      tokens.push(token);
+      if (new Set(part.map((r) => r.month)).size > limit) return { ok: false, code: '252 TOO_MANY_PARTS', message: 'Too many partitions for single INSERT block (more than 100)' };
+      landed.push(...part.map((r) => r.offset));
+      return { ok: true };
+    };
+    return { insert, landed, tokens };
+  }
+
+  it('lands a backfill of 101 months plus 200 current events in 5 inserts, every row once, nothing rejected', async () => {
+    const rows: Timed[] = [...Array.from({ length: 101 }, (_, i) => ({ offset: i, month: i })), ...Array.from({ length: 200 }, (_, i) => ({ offset: 101 + i, month: 999 }))];
+    const fake = partitionLimited(100);
+    const result = await insertIsolating(rows, 'T', fake.insert);
+    expect(result.rejected).toEqual([]);
+    expect(fake.landed.sort((a, b) => a - b)).toEqual(rows.map((r) => r.offset));
+    expect(fake.tokens).toEqual(['T', 'T/0-150', 'T/0-75', 'T/76-150', 'T/151-300']);
+  });
+
+  it('lands rows spread over 1,000 months in any order, each once', async () => {
+    const rows: Timed[] = Array.from({ length: 5000 }, (_, i) => ({ offset: i, month: (i * 7919) % 1000 }));
+    const fake = partitionLimited(100);
+    const result = await insertIsolating(rows, 'T', fake.insert);
+    expect(result.rejected).toEqual([]);
+    expect(new Set(fake.landed).size).toBe(5000);
+    expect(fake.landed).toHaveLength(5000);
+  });
+});
+
 describe('splitAt', () => {
   it('splits around the named row, else in halves', () => {
     expect(splitAt([1, 2, 3, 4, 5], 3)).toEqual([[1, 2], [3], [4, 5]]);
@@ -89,14 +123,32 @@ describe('classifyInsertError', () => {
   });
 
   it('retries server trouble, push-back, timeouts and network errors', () => {
-    for (const [code, type] of [['252', 'TOO_MANY_PARTS'], ['159', 'TIMEOUT_EXCEEDED'], ['241', 'MEMORY_LIMIT_EXCEEDED'], ['202', 'TOO_MANY_SIMULTANEOUS_QUERIES'], ['60', 'UNKNOWN_TABLE'], ['81', 'UNKNOWN_DATABASE']]) {
-      expect(classifyInsertError(Object.assign(new Error(type), { code, type })).kind).toBe('retry');
+    const mergePushBack = 'Too many parts (600 with average size of 1.00 MiB) in table. Merges are processing significantly slower than inserts';
+    for (const [code, type, message] of [['252', 'TOO_MANY_PARTS', mergePushBack], ['159', 'TIMEOUT_EXCEEDED'], ['241', 'MEMORY_LIMIT_EXCEEDED'], ['202', 'TOO_MANY_SIMULTANEOUS_QUERIES']]) {
+      expect(classifyInsertError(Object.assign(new Error(message ?? type), { code, type }))).toMatchObject({ kind: 'retry', needsOperator: false });
     }
     expect(classifyInsertError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' }))).toEqual({
       kind: 'retry',
       code: 'ECONNREFUSED',
       message: 'connect ECONNREFUSED 127.0.0.1:8123',
+      needsOperator: false,
     });
     expect(classifyInsertError(new Error('Timeout error.')).kind).toBe('retry');
+  });
+
+  it('retries what needs an operator (a missing table, credentials), and says so', () => {
+    for (const [code, type] of [['60', 'UNKNOWN_TABLE'], ['81', 'UNKNOWN_DATABASE'], ['16', 'NO_SUCH_COLUMN_IN_TABLE'], ['516', 'AUTHENTICATION_FAILED'], ['164', 'READONLY']]) {
+      expect(classifyInsertError(Object.assign(new Error(type), { code, type }))).toMatchObject({ kind: 'retry', needsOperator: true });
+    }
+  });
+
+  it('splits a block with more partitions than one insert may touch (252, never passes as it is)', () => {
+    // chDB 26.7's text, and the wording of newer servers.
+    for (const message of [
+      "Too many partitions for single INSERT block (more than 100). The limit is controlled by 'max_partitions_per_insert_block' setting.",
+      "Too many partitions for a single INSERT block (101 partitions, limit is 100). The limit is controlled by 'max_partitions_per_insert_block' setting.",
+    ]) {
+      expect(classifyInsertError(Object.assign(new Error(message), { code: '252', type: 'TOO_MANY_PARTS' }))).toEqual({ kind: 'split', code: '252 TOO_MANY_PARTS', message });
+    }
   });
 });

@@ -15,6 +15,8 @@ export type {
   ReconnectInfo,
   ActorState,
   ActorRecord,
+  FailingStep,
+  StuckInfo,
   SupervisorWorker,
   SupervisorRecord,
   MemberRecord,

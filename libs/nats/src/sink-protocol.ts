@@ -90,6 +90,28 @@ export interface ReconnectInfo {
 
 export type ActorState = 'starting' | 'idle' | 'buffering' | 'inserting' | 'retrying' | 'draining' | 'stopped';
 
+/** The step of a partition's work that is failing: starting up, or one step of the current batch. */
+export type FailingStep = 'start' | 'insert' | 'dead-letter' | 'batch-state' | 'commit';
+
+/**
+ * A partition whose current batch (or start-up) has kept failing past the bound
+ * (`SINK_STUCK_AFTER_MS` or `SINK_STUCK_AFTER_ATTEMPTS`): alert-worthy. Cleared when the batch
+ * commits.
+ */
+export interface StuckInfo {
+  /** When the first failure of this batch happened (ISO). */
+  since: string;
+  /** Failed attempts so far, of any step of the batch. */
+  attempts: number;
+  /** The step of the last failure. */
+  step: FailingStep;
+  /** Code of the last failure (docs/errors.md), e.g. `CLICKHOUSE_UNAVAILABLE`, `SINK_DLQ_UNAVAILABLE`. */
+  code: string;
+  message: string;
+  /** The last failure will not pass by itself (a missing table or dead-letter topic, credentials): someone must act. */
+  needsOperator: boolean;
+}
+
 export interface ActorRecord {
   kind: 'actor';
   process: string;
@@ -109,6 +131,8 @@ export interface ActorRecord {
   rowsPerSec: number;
   lastFlush?: FlushInfo;
   lastError?: ErrorInfo;
+  /** Set while the partition is stuck: its batch has been failing past the bound. */
+  stuck?: StuckInfo;
   restarts: number;
   heartbeatAt: string;
 }

@@ -38,9 +38,29 @@ const processState = (p: ProcessRecord, now: number): string => {
   return `reconnecting (since ${ago(r.since, now)}, attempt ${r.attempts}, ${next})`;
 };
 
+const duration = (iso: string, now: number): string => {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+};
+
+/** One alert line per stuck partition (its batch kept failing past the bound), first in the output. */
+export function stuckLines(view: StatusView, now = Date.now()): string[] {
+  return view.partitions.flatMap((p) => {
+    const s = p.actor?.stuck;
+    if (!s) return [];
+    const hint = s.needsOperator ? ' (will not pass by itself: needs an operator)' : '';
+    return [
+      `STUCK: partition ${p.partition} of ${p.topic} (group ${p.group}, process ${p.owner ?? '-'}) for ${duration(s.since, now)}: ${s.step} failing, ` +
+        `${s.attempts} attempts, ${s.code}: ${s.message.replace(/\s+/g, ' ').slice(0, 120)}${hint}`,
+    ];
+  });
+}
+
 /** The `floodgate status` text: supervisors, processes, then every partition with its owner and lag. */
 export function renderStatus(view: StatusView, now = Date.now()): string {
   const parts: string[] = [];
+  const alerts = stuckLines(view, now);
+  if (alerts.length > 0) parts.push(alerts.join('\n'));
   if (view.supervisors.length > 0) {
     parts.push(
       renderTable(
@@ -91,7 +111,7 @@ export function renderStatus(view: StatusView, now = Date.now()): string {
             return [
               String(p.partition),
               p.owner ?? '-',
-              a?.state ?? '-',
+              a ? (a.stuck ? `${a.state} STUCK` : a.state) : '-',
               a && a.pausedFor.length > 0 ? a.pausedFor.join(',') : '-',
               p.committed === null ? '-' : String(p.committed),
               String(p.end),
