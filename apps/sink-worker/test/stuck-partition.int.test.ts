@@ -149,8 +149,10 @@ describe('sink: a partition that keeps failing next to one with a large backlog'
       expect(exit).toEqual({ code: 0, signal: null });
       expect((await drain).code).toBe(0);
       process.stdout.write(`drain of a process with a stuck partition took ${Date.now() - drainStarted} ms\n`);
-      // Nothing of partition 0 was committed: its one batch holds the undelivered dead letter.
-      expect((await groupLag(kafka, names.group, names.topic))[0]?.committed ?? null).toBeNull();
+      // Nothing of partition 0 was committed past its one batch, which holds the undelivered dead
+      // letter: the committed offset is that batch's first (0; the first batch a group records
+      // commits its first offset before the record is written, see docs/sink.md).
+      expect((await groupLag(kafka, names.group, names.topic))[0]?.committed).toBe(0);
 
       // The dead-letter topic comes back: a new process finishes partition 0.
       await createTopics(kafka, [names.dlqTopic]);
