@@ -124,14 +124,23 @@ export class JsonBucket<T> {
     await this.kv.delete(key);
   }
 
-  /** Every live key and value, optionally under a key filter (`p.>`). */
-  async entries(filter?: string): Promise<Array<{ key: string; value: T; revision: number }>> {
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys(filter)) keys.push(key);
+  /**
+   * Every live key and value, optionally under a key filter (`p.>`), each key once. The keys come
+   * from one stream-info request (its per-subject counts), not from a KV `keys()` consumer: that
+   * one lists a key again each time it is rewritten while being read (heartbeats rewrite members
+   * every few seconds) and, when entries expire between its info and its first message, waits
+   * for an idle heartbeat that may not come soon.
+   */
+  async entries(filter = '>'): Promise<Array<{ key: string; value: T; revision: number }>> {
+    const prefix = `$KV.${this.name}.`;
+    const jsm = await jetstreamManager(this.nc, { timeout: this.options.timeoutMs ?? 5000 });
+    const info = await jsm.streams.info(`KV_${this.name}`, { subjects_filter: `${prefix}${filter}` });
+    const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
     const out: Array<{ key: string; value: T; revision: number }> = [];
     await Promise.all(
       keys.map(async (key) => {
-        const entry = await this.get(key).catch(() => undefined);
+        // A key deleted or expired since the listing has no value: it is not live.
+        const entry = await this.get(key);
         if (entry) out.push({ key, ...entry });
       }),
     );

@@ -70,6 +70,28 @@ describe('nats: JSON buckets and control requests on the real server', () => {
     }
   });
 
+  it('lists each live key once while the keys are being rewritten (as heartbeats rewrite members)', async () => {
+    const name = uniqueName('it_rewrite');
+    buckets.push(name);
+    const bucket = await JsonBucket.open<number>(nc, name, { ttlMs: 60_000 });
+    const keys = Array.from({ length: 8 }, (_, i) => `p.${i}`);
+    for (const key of keys) await bucket.put(key, 0);
+    await bucket.put('a.other', 0);
+    let n = 0;
+    let rewriting = true;
+    const rewriter = (async () => {
+      while (rewriting) await Promise.all(keys.map((key) => bucket.put(key, ++n)));
+    })();
+    try {
+      for (let read = 0; read < 20; read++) {
+        expect((await bucket.entries('p.>')).map((e) => e.key)).toEqual(keys);
+      }
+    } finally {
+      rewriting = false;
+      await rewriter;
+    }
+  });
+
   it('serves JSON requests and reports handler errors with their code', async () => {
     const subject = `${uniqueName('it_ctl')}.process.x`;
     const sub = serveRequests(
