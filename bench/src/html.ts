@@ -251,18 +251,33 @@ export function renderHtml(r: BenchReport): string {
     );
   }
 
-  const verdict = !d.checked ? `<span class="badge gray">delivery not checked</span>` : d.ok ? `<span class="badge green">delivery proven</span>` : `<span class="badge red">delivery FAILED</span>`;
+  const delivery = !d.checked
+    ? `<span class="badge gray">delivery not checked</span>`
+    : d.acknowledged === 0
+      ? `<span class="badge gray">delivery: nothing acknowledged</span>`
+      : d.ok
+        ? `<span class="badge green">delivery proven</span>`
+        : `<span class="badge red">delivery FAILED</span>`;
+  const v = r.verdict;
+  const verdict = `${v ? (v.ok ? '<span class="badge green">PASSED</span>' : '<span class="badge red">FAILED</span>') : ''}${delivery}`;
+  // The reason a run failed comes before anything else on the page.
+  const verdictBlock = !v
+    ? ''
+    : v.ok
+      ? `<p class="verdict pass">Run PASSED${v.slo ? `: ${escapeHtml(v.slo.map((c) => `${c.name} ${c.observed} ${c.objective}`).join(', '))}` : ''}</p>`
+      : `<div class="verdict fail"><strong>Run FAILED</strong><ul>${v.reasons.map((reason) => `<li>${escapeHtml(reason)}</li>`).join('')}</ul></div>`;
   const lat = (name: string, s: { p50: number; p90: number; p95: number; p99: number; p999: number; max: number }) => [name, f2(s.p50), f2(s.p90), f2(s.p95), f2(s.p99), f2(s.p999), f2(s.max)];
   const latRows = [lat('client latency (from intended send)', r.latencyMs), lat('service time (from actual send)', r.serviceMs)];
   if (d.checked && d.e2eMs.count > 0) latRows.push(lat('end to end (accepted → inserted)', d.e2eMs));
 
   const sections: string[] = [];
   sections.push(`<section class="cards">
+    <div class="card"><div class="k">${n0(r.totals.offeredRate ?? r.totals.achievedRate)} → ${n0(r.totals.answeredRate ?? r.totals.achievedRate)}</div><div class="l">${unit}/s offered (over ${r.loadSeconds} s) → answered (over ${r.answerSeconds ?? r.loadSeconds} s)</div></div>
     <div class="card"><div class="k">${n0(r.totals.achievedRate)}</div><div class="l">${unit}/s ok (${r.load.model === 'closed' ? `${n0(r.totals.targetRate)} virtual users` : `target ${n0(r.totals.meanTargetRate)} mean, ${n0(r.totals.targetRate)} peak`})</div></div>
     <div class="card"><div class="k">${n0(r.totals.eventsPerSecond)}</div><div class="l">events/s acknowledged</div></div>
     <div class="card"><div class="k">${f2(r.latencyMs.p99)} ms</div><div class="l">p99 latency (p50 ${f2(r.latencyMs.p50)} ms)</div></div>
     <div class="card"><div class="k">${(r.totals.errorRate * 100).toFixed(2)} %</div><div class="l">errors (${n0(r.totals.failed)})</div></div>
-    <div class="card"><div class="k">${(r.totals.efficiency * 100).toFixed(1)} %</div><div class="l">efficiency (ok / intended)</div></div>
+    <div class="card"><div class="k">${(r.totals.efficiency * 100).toFixed(1)} %</div><div class="l">efficiency (achieved / intended rate)</div></div>
     ${d.checked ? `<div class="card"><div class="k">${n0(d.rows)} / ${n0(d.acknowledged)}</div><div class="l">rows / acknowledged, ${n0(d.duplicateIds)} duplicate ids</div></div>` : ''}
   </section>`);
   if (r.findMax) {
@@ -274,6 +289,7 @@ export function renderHtml(r: BenchReport): string {
       f.steps.map((s) => [s.step, n0(s.rate), n0(s.eventsRate), n0(s.achievedRate), `${(s.errorRate * 100).toFixed(2)} %`, `${(s.efficiency * 100).toFixed(1)} %`, f2(s.latencyMs.p50), f2(s.latencyMs.p99), f2(s.latencyMs.max), s.held ? 'yes' : `no: ${s.why}`]),
     )}`);
   }
+  if (v?.slo) sections.push(`<h2>Objectives</h2>${htmlTable(['objective', 'bound', 'observed', 'met'], v.slo.map((c) => [c.name, c.objective, c.observed, c.ok ? 'yes' : 'NO']))}`);
   sections.push(`<h2>Latency (ms)</h2>${htmlTable(['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'], latRows)}`);
   sections.push(`<h2>Charts</h2><div class="charts">${charts.map((c) => `<figure>${c}</figure>`).join('')}</div>`);
   if (r.errors.length > 0) sections.push(`<h2>Errors by status and code</h2>${htmlTable(['error', 'count'], r.errors.map((e) => [e.key, n0(e.count)]))}`);
@@ -305,6 +321,7 @@ export function renderHtml(r: BenchReport): string {
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:960px;color:#111827;padding:0 12px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
 .muted,.sub{color:#6b7280}.badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;font-weight:600;margin-left:8px;vertical-align:middle}
+.verdict{border-radius:8px;padding:8px 14px;margin:12px 0}.verdict.fail{background:#fee2e2;color:#991b1b;border:1px solid #fca5a5}.verdict.pass{background:#dcfce7;color:#166534}.verdict ul{margin:4px 0 0 18px;padding:0}
 .green{background:#dcfce7;color:#166534}.red{background:#fee2e2;color:#991b1b}.gray{background:#f3f4f6;color:#374151}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin-top:16px}.card{border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;min-width:130px}
 .card .k{font-size:20px;font-weight:650}.card .l{color:#6b7280;font-size:12px}
@@ -319,6 +336,7 @@ pre{background:#f9fafb;border:1px solid #e5e7eb;border-radius:6px;padding:10px;o
 <h1>floodgate bench · ${escapeHtml(r.scenario)} ${verdict}</h1>
 <div class="sub">run ${escapeHtml(r.runId)} · ${escapeHtml(r.startedAt)} · ${escapeHtml(r.target.kind)} ${escapeHtml(r.target.url)} · ${r.target.batch} event(s) per ${r.target.kind === 'ws' ? 'message' : 'request'}${r.target.gzip ? ' · gzip' : ''} · ${escapeHtml(r.load.model)} model · ${r.load.threads} load thread(s) · ${r.loadSeconds} s · stop: ${escapeHtml(r.stopReason)}</div>
 <div class="sub">${escapeHtml(r.machine.hostname)} · nproc ${r.machine.nproc} · ${escapeHtml(r.machine.cpuModel)} · ${r.machine.memGiB} GiB · Node ${escapeHtml(r.machine.node)} · commit ${escapeHtml(r.git.commit)}${r.git.dirty ? '+dirty' : ''} · the generator shares the machine with the system under test</div>
+${verdictBlock}
 ${sections.join('\n')}
 </body></html>
 `;

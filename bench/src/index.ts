@@ -10,3 +10,6 @@ export type { BenchReport } from './report.ts';
 export { renderHtml } from './html.ts';
 export { listRuns, getRun, renderHistory, renderCompare } from './store.ts';
 export type { Profile } from './profile.ts';
+export { judgeRun, parseSlo, verdictLine, MOSTLY_FAILED } from './verdict.ts';
+export type { Slo, Verdict, SloCheck } from './verdict.ts';
+export { checkApiKey } from './preflight.ts';

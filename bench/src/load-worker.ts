@@ -64,7 +64,7 @@ function scheduleTick(): void {
 function fire(intendedAtMs: number): Promise<void> {
   const body = pool[nextBody++ % pool.length]!;
   recorder.onSent(body.events);
-  return target.send(body, intendedAtMs).then((outcome) => recorder.onOutcome(outcome, body.events));
+  return target.send(body, intendedAtMs).then((outcome) => recorder.onOutcome(outcome, body.events, nowMs()));
 }
 
 async function runPhase(message: Extract<ToWorker, { type: 'phase' }>): Promise<void> {

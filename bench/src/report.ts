@@ -2,6 +2,7 @@ import type { LatencySummary } from './histogram.ts';
 import type { DeliveryProof } from './proof.ts';
 import type { Profile } from './profile.ts';
 import type { ResourceSample, ResourceSummary } from './resources.ts';
+import { verdictLine, type Verdict } from './verdict.ts';
 
 /** The JSON report: everything the HTML report, `bench history` and `bench compare` show. */
 export interface BenchReport {
@@ -13,6 +14,8 @@ export interface BenchReport {
   finishedAt: string;
   /** Load time (phases), seconds; cool-downs between find-max steps are not counted. */
   loadSeconds: number;
+  /** From each phase's start to its last answer (≥ loadSeconds): the time the answers took. */
+  answerSeconds: number;
   wallSeconds: number;
   stopReason: 'completed' | 'interrupted' | 'max-events' | 'max-duration' | 'target-unreachable';
   interrupted: boolean;
@@ -34,10 +37,15 @@ export interface BenchReport {
     targetRate: number;
     /** Mean target rate over the load time, requests/s. */
     meanTargetRate: number;
-    /** OK answers per second of load time. */
+    /** Requests sent per second of load time (the rate offered to the target). */
+    offeredRate: number;
+    /** Answers (ok or not) per second of the time the answers took. */
+    answeredRate: number;
+    /** OK answers per second of the time the answers took. */
     achievedRate: number;
+    /** Events acknowledged per second of the time the answers took. */
     eventsPerSecond: number;
-    /** OK answers / intended requests. */
+    /** Achieved rate / intended rate (≤ 1): lower when answers trail the load or fail. */
     efficiency: number;
     errorRate: number;
   };
@@ -54,6 +62,8 @@ export interface BenchReport {
   delivery: DeliveryProof | { checked: false; reason: string };
   files: { json: string; html: string };
   stored: boolean | string;
+  /** Passed or failed, and why (reports stored before verdicts have none). */
+  verdict?: Verdict;
 }
 
 export interface TimelinePoint {
@@ -119,21 +129,25 @@ export function renderSummary(r: BenchReport): string {
   const t = r.totals;
   const unit = r.target.kind === 'ws' ? 'msg' : 'req';
   const out: string[] = [];
+  // The verdict first: the reason a run failed is the first thing to read.
+  if (r.verdict) out.push(verdictLine(r.verdict));
   out.push(`floodgate bench ${r.scenario} · run ${r.runId} · ${r.startedAt}`);
   out.push(
     `target ${r.target.kind} ${r.target.url} · ${r.target.batch} event(s)/${unit}${r.target.gzip ? ' gzip' : ''} · ${r.load.model} model · ${r.load.threads} load thread(s) · ${r.target.connections} connection(s)${r.target.kind === 'ws' ? ` · window ${r.target.window}` : ''}`,
   );
   out.push(`machine ${r.machine.hostname} · nproc ${r.machine.nproc} · ${r.machine.cpuModel} · the generator shares these cores with the system under test`);
-  out.push(`load ${n1(r.loadSeconds)} s · stop: ${r.stopReason}`);
+  out.push(`load ${n1(r.loadSeconds)} s · answers over ${n1(r.answerSeconds ?? r.loadSeconds)} s · stop: ${r.stopReason}`);
   out.push('');
   const closed = r.load.model === 'closed';
   const rows: string[][] = [
     closed
       ? ['virtual users (closed model)', `${n0(t.meanTargetRate)} mean, ${n0(t.targetRate)} peak`]
       : [`target rate (${unit}/s)`, `${n0(t.meanTargetRate)} mean, ${n0(t.targetRate)} peak`],
+    [`offered (${unit}/s sent over the load time)`, n0(t.offeredRate ?? t.achievedRate)],
+    [`answered (${unit}/s over the time the answers took)`, n0(t.answeredRate ?? t.achievedRate)],
     [`achieved (${unit}/s ok)`, n0(t.achievedRate)],
     ['events/s acknowledged', n0(t.eventsPerSecond)],
-    ['efficiency (ok / intended)', closed ? 'n/a (closed model: the rate follows the answers)' : pct(t.efficiency)],
+    ['efficiency (achieved / intended rate)', closed ? 'n/a (closed model: the rate follows the answers)' : pct(t.efficiency)],
     [`${unit}s intended / sent`, `${n0(t.intended)} / ${n0(t.sent)}`],
     [`${unit}s ok / failed`, `${n0(t.ok)} / ${n0(t.failed)} (${pct(t.errorRate)})`],
     ['events sent / acknowledged', `${n0(t.eventsSent)} / ${n0(t.eventsAcked)}`],
@@ -152,6 +166,10 @@ export function renderSummary(r: BenchReport): string {
   const latRows = [lat('latency (from intended send)', r.latencyMs), lat('service time (from actual send)', r.serviceMs)];
   if (r.delivery.checked && r.delivery.e2eMs.count > 0) latRows.push(lat('end to end (accepted → inserted)', r.delivery.e2eMs));
   out.push(table(['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'], latRows, [false, true, true, true, true, true, true]));
+  if (r.verdict?.slo) {
+    out.push('');
+    out.push(table(['objective', 'bound', 'observed', 'met'], r.verdict.slo.map((c) => [c.name, c.objective, c.observed, c.ok ? 'yes' : 'NO'])));
+  }
   if (r.errors.length > 0) {
     out.push('');
     out.push(table(['error', 'count'], r.errors.map((e) => [e.key, n0(e.count)]), [false, true]));
@@ -197,6 +215,7 @@ export function renderSummary(r: BenchReport): string {
   out.push('');
   const d = r.delivery;
   if (!d.checked) out.push(`delivery proof: not checked (${d.reason})`);
+  else if (d.acknowledged === 0) out.push('delivery proof: NOTHING TO PROVE: no event was acknowledged');
   else {
     out.push(
       `delivery proof: ${d.ok ? (d.exact ? 'PASS' : 'PASS (with extra rows)') : 'FAIL'}: acknowledged ${n0(d.acknowledged)}, rows ${n0(d.rows)}, distinct ids ${n0(d.distinctIds)}, duplicate ids ${n0(d.duplicateIds)}, missing ${n0(d.missing)} (lag 0 after ${n1(d.lagWaitMs / 1000)} s${d.lagTimedOut ? `; TIMED OUT with lag ${d.lagAtEnd}` : ''})`,

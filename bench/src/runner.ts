@@ -19,6 +19,8 @@ import type { BenchReport, FindMaxResult, FindMaxStep, TimelinePoint } from './r
 import { ResourceSampler } from './resources.ts';
 import { storeRun } from './store.ts';
 import { Collector } from './stats.ts';
+import { judgeRun, type Slo } from './verdict.ts';
+import { checkApiKey } from './preflight.ts';
 import { LoadThreads } from './threads.ts';
 import { nowMs } from './scheduler.ts';
 
@@ -91,6 +93,10 @@ export interface BenchOptions {
   stack: StackTarget;
   command: string;
   runId?: string;
+  /** `--slo`: objectives the run is judged against (pass/fail line, exit code). */
+  slo?: Slo;
+  /** Ask the gateway whether it takes the API key before sending any load (default true). */
+  preflight?: boolean;
 }
 
 export interface RunHooks {
@@ -169,6 +175,8 @@ interface PhaseInfo {
 export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<BenchReport> {
   validateOptions(o);
   const say = hooks.say ?? (() => {});
+  // A missing or refused API key is said before the run starts, not found in 20,000 × 401 after it.
+  if (o.preflight !== false) await checkApiKey(o.url, o.apiKey, o.timeoutMs, say);
   const runId = o.runId ?? newRunId();
   const outDir = o.outDir ?? path.join(o.stack.floodgateHome, 'bench', runId);
   mkdirSync(outDir, { recursive: true });
@@ -223,7 +231,7 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   let stopReason = 'completed' as BenchReport['stopReason'];
   const loadThreads = new LoadThreads(workerData, (thread, snapshot) => collector.add(thread, snapshot));
   const phases: PhaseInfo[] = [];
-  const phaseResults = new Map<number, { intended: number; durationMs: number }>();
+  const phaseResults = new Map<number, { intended: number; durationMs: number; answerMs: number }>();
   let currentPhase: PhaseInfo | undefined;
   let stopping = false;
   const stopLoad = (reason: BenchReport['stopReason']) => {
@@ -274,7 +282,11 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
     }));
     const durationMs = Math.min(profileDurationMs(profile), Math.max(0, nowMs() - startAtMs));
     const intended = o.model === 'open' ? result.intended : collector.phases.get(phase)?.sent ?? 0;
-    phaseResults.set(phase, { intended, durationMs });
+    // The answers may arrive long after the last send (an overloaded target queues them): the
+    // rates are judged over the time from the phase start to its last answer.
+    const lastAnswer = collector.phases.get(phase)?.lastAnswerAtMs ?? 0;
+    const answerMs = Math.max(durationMs, lastAnswer > 0 ? lastAnswer - startAtMs : 0);
+    phaseResults.set(phase, { intended, durationMs, answerMs });
     return { phase, intended, durationMs };
   };
 
@@ -351,6 +363,7 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   const meanTarget = phases.length === 0 || loadMs === 0 ? 0 : phases.reduce((sum, p) => sum + (phaseResults.get(p.phase)?.durationMs ?? 0) * meanRate(p.profile), 0) / loadMs;
   const peak = phases.length === 0 ? 0 : Math.max(...phases.map((p) => peakOf(p.profile)));
   const loadS = loadMs / 1000;
+  const answerS = [...phaseResults.values()].reduce((sum, p) => sum + p.answerMs, 0) / 1000;
   const timeline = buildTimeline(collector, phases, t0);
   const finishedAt = new Date();
   const files = { json: path.join(outDir, 'report.json'), html: path.join(outDir, 'report.html') };
@@ -362,6 +375,7 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     loadSeconds: Math.round(loadS * 10) / 10,
+    answerSeconds: Math.round(answerS * 10) / 10,
     wallSeconds: Math.round((loadEnded.getTime() - startedAt.getTime()) / 100) / 10,
     stopReason,
     interrupted: stopReason === 'interrupted',
@@ -379,9 +393,12 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
       ambiguousEvents: total.ambiguousEvents,
       targetRate: Math.round(peak * 10) / 10,
       meanTargetRate: Math.round(meanTarget * 10) / 10,
-      achievedRate: loadS > 0 ? Math.round((total.ok / loadS) * 10) / 10 : 0,
-      eventsPerSecond: loadS > 0 ? Math.round((total.eventsAcked / loadS) * 10) / 10 : 0,
-      efficiency: intended > 0 ? Math.round((total.ok / intended) * 10_000) / 10_000 : 0,
+      offeredRate: loadS > 0 ? Math.round((total.sent / loadS) * 10) / 10 : 0,
+      answeredRate: answerS > 0 ? Math.round((total.completed / answerS) * 10) / 10 : 0,
+      achievedRate: answerS > 0 ? Math.round((total.ok / answerS) * 10) / 10 : 0,
+      eventsPerSecond: answerS > 0 ? Math.round((total.eventsAcked / answerS) * 10) / 10 : 0,
+      // The ok rate over the intended rate: answers that trail the load lower it.
+      efficiency: intended > 0 && answerS > 0 ? Math.round(Math.min(1, (total.ok / answerS) / (intended / loadS)) * 10_000) / 10_000 : 0,
       errorRate: Math.round(total.errorRate * 100_000) / 100_000,
     },
     latencyMs: summarize(total.latency),
@@ -397,7 +414,22 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
     delivery,
     files,
     stored: false,
+    verdict: { ok: true, reasons: [] },
   };
+  report.verdict = judgeRun(
+    {
+      unit: o.target === 'ws' ? 'message' : 'request',
+      stopReason,
+      sent: total.sent,
+      ok: total.ok,
+      failed: total.failed,
+      eventsAcked: total.eventsAcked,
+      errors: report.errors,
+      latencyMs: report.latencyMs,
+      delivery,
+    },
+    o.slo,
+  );
 
   if (o.store) {
     try {

@@ -29,6 +29,8 @@ export interface IntervalSnapshot {
   latency: string;
   service: string;
   inFlight: number;
+  /** Epoch ms of the interval's last answer (0: none); rates are judged over the time the answers took. */
+  lastAnswerAtMs: number;
 }
 
 /**
@@ -55,13 +57,15 @@ export class IntervalRecorder {
   statuses: Record<string, number> = {};
   latency = createHistogram();
   service = createHistogram();
+  lastAnswerAtMs = 0;
 
   onSent(events: number): void {
     this.sent++;
     this.eventsSent += events;
   }
 
-  onOutcome(outcome: Outcome, events: number): void {
+  onOutcome(outcome: Outcome, events: number, answeredAtMs = 0): void {
+    this.lastAnswerAtMs = Math.max(this.lastAnswerAtMs, answeredAtMs);
     if (outcome.status !== undefined) this.statuses[outcome.status] = (this.statuses[outcome.status] ?? 0) + 1;
     if (outcome.ok) {
       this.ok++;
@@ -96,8 +100,9 @@ export class IntervalRecorder {
       latency: encodeHistogram(this.latency),
       service: encodeHistogram(this.service),
       inFlight,
+      lastAnswerAtMs: this.lastAnswerAtMs,
     };
-    this.sent = this.eventsSent = this.ok = this.failed = this.eventsAcked = this.ambiguousEvents = 0;
+    this.sent = this.eventsSent = this.ok = this.failed = this.eventsAcked = this.ambiguousEvents = this.lastAnswerAtMs = 0;
     this.errors = {};
     this.statuses = {};
     this.latency.reset();
@@ -115,6 +120,8 @@ export class Aggregate {
   eventsAcked = 0;
   ambiguousEvents = 0;
   inFlight = 0;
+  /** Epoch ms of the last answer counted here (0: none). */
+  lastAnswerAtMs = 0;
   errors: Record<string, number> = {};
   statuses: Record<string, number> = {};
   readonly latency: Histogram = createHistogram();
@@ -127,6 +134,7 @@ export class Aggregate {
     this.failed += s.failed;
     this.eventsAcked += s.eventsAcked;
     this.ambiguousEvents += s.ambiguousEvents;
+    this.lastAnswerAtMs = Math.max(this.lastAnswerAtMs, s.lastAnswerAtMs ?? 0);
     for (const [k, v] of Object.entries(s.errors)) this.errors[k] = (this.errors[k] ?? 0) + v;
     for (const [k, v] of Object.entries(s.statuses)) this.statuses[k] = (this.statuses[k] ?? 0) + v;
     this.latency.add(latency);

@@ -41,11 +41,11 @@ describe('floodgate bench against the real pipeline', () => {
   });
 
   /** Runs `floodgate bench ...` and returns its exit code, stdout and stderr. */
-  function cli(args: string[], timeoutMs = 90_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  function cli(args: string[], timeoutMs = 90_000, env: NodeJS.ProcessEnv = benchEnv()): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'apps/cli/src/main.ts'), 'bench', ...args], {
         cwd: REPO_ROOT,
-        env: benchEnv(),
+        env,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -173,6 +173,8 @@ describe('floodgate bench against the real pipeline', () => {
     expect(page.externalRequests).toEqual([]);
     expect(page.consoleErrors).toEqual([]);
     expect(page.svgCount).toBeGreaterThanOrEqual(6);
+    expect(page.heading).toContain('PASSED');
+    expect(page.verdict).toBe('Run PASSED');
     expect(statSync(path.join(ARTIFACTS, 'bench-storm-report.png')).size).toBeGreaterThan(20_000);
   });
 
@@ -201,6 +203,43 @@ describe('floodgate bench against the real pipeline', () => {
     const missing = await cli(['compare', 'no-such-run', runs[0]!.runId]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('error NOT_FOUND: no bench run no-such-run');
+  });
+
+  it('says a missing API key before the run starts: exit 1, UNAUTHORIZED, no report written', async () => {
+    const { FLOODGATE_API_KEY: _key, ...noKey } = benchEnv();
+    const out = path.join(outRoot, 'no-key');
+    const result = await cli(['constant', '--rate', '10', '--duration', '2s', '--url', pipeline.gatewayUrl, '--no-store', '--out', out], 60_000, noKey);
+    expect(result.code, result.stdout).toBe(1);
+    expect(result.stderr).toContain('floodgate: error UNAUTHORIZED: no API key: the gateway at');
+    expect(result.stderr).toContain('pass --api-key <key> or set FLOODGATE_API_KEY');
+    // Refused before the run: no progress, no summary, no report folder.
+    expect(result.stdout).toBe('');
+    expect(existsSync(out)).toBe(false);
+    const wrong = await cli(['constant', '--rate', '10', '--duration', '2s', '--url', pipeline.gatewayUrl, '--no-store', '--api-key', 'not-a-key-0000', '--out', out], 60_000, noKey);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('refused the API key (401)');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a run whose every request fails exits 1; its summary and HTML report say FAILED first, with no delivery PASS', async () => {
+    // Nothing listens on this port: all 20 requests fail; the proof still runs (and finds nothing to prove).
+    const deadUrl = `http://127.0.0.1:${await freePort()}`;
+    const out = path.join(outRoot, 'all-failed');
+    const result = await cli(['constant', '--rate', '10', '--duration', '2s', '--url', deadUrl, '--no-store', '--quiet', '--out', out]);
+    expect(result.code, result.stderr).toBe(1);
+    const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as BenchReport;
+    expect(report.totals.sent).toBe(20);
+    expect(report.totals.failed).toBe(20);
+    expect(report.verdict).toEqual({ ok: false, reasons: ['20 of 20 requests failed (100 %): net ECONNREFUSED ×20'] });
+    const lines = result.stdout.trim().split('\n');
+    expect(lines[0]).toBe('verdict: FAILED: 20 of 20 requests failed (100 %): net ECONNREFUSED ×20');
+    expect(result.stdout).not.toMatch(/delivery proof: PASS/);
+    expect(result.stderr).toContain('bench: run FAILED: 20 of 20 requests failed');
+    const page = await screenshotReport(path.join(out, 'report.html'), path.join(ARTIFACTS, 'bench-failed-report.png'));
+    expect(page.heading).toContain('FAILED');
+    expect(page.heading).not.toContain('delivery proven');
+    expect(page.verdict).toBe('Run FAILED\n20 of 20 requests failed (100 %): net ECONNREFUSED ×20');
+    expect(page.consoleErrors).toEqual([]);
   });
 
   it('refuses a remote target and an unbounded run before sending anything', async () => {

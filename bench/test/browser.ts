@@ -14,6 +14,8 @@ export interface PageCheck {
   polylines: number;
   title: string;
   heading: string;
+  /** The verdict block under the heading ('' when the report has none). */
+  verdict: string;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function screenshotReport(htmlFile: string, pngFile: string): Promi
       polylines: await page.locator('svg polyline').count(),
       title: await page.title(),
       heading: (await page.locator('h1').textContent()) ?? '',
+      verdict: (await page.locator('.verdict').count()) > 0 ? ((await page.locator('.verdict').innerText()) ?? '') : '',
     };
   } finally {
     await context.close();

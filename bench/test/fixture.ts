@@ -20,6 +20,7 @@ export function fixtureReport(overrides: Partial<BenchReport> = {}): BenchReport
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt: '2026-01-01T00:00:25.000Z',
     loadSeconds: 20,
+    answerSeconds: 20.2,
     wallSeconds: 21,
     stopReason: 'completed',
     interrupted: false,
@@ -27,7 +28,7 @@ export function fixtureReport(overrides: Partial<BenchReport> = {}): BenchReport
     git: { commit: 'abc123def456', dirty: false },
     target: { kind: 'http', url: 'http://127.0.0.1:8080', batch: 10, format: 'json', gzip: false, connections: 32, window: 16, auth: true },
     load: { model: 'open', threads: 2, thinkMs: 0, profile: { start: 0, stages: [{ durationMs: 8000, target: 800 }, { durationMs: 12000, target: 800 }] }, eventBytes: 300, mix: { product: 6, telemetry: 3, iot: 1 } },
-    totals: { intended: 12800, sent: 12800, ok: 12792, failed: 8, eventsSent: 128000, eventsAcked: 127920, ambiguousEvents: 0, targetRate: 800, meanTargetRate: 640, achievedRate: 639.6, eventsPerSecond: 6396, efficiency: 0.9994, errorRate: 0.000625 },
+    totals: { intended: 12800, sent: 12800, ok: 12792, failed: 8, eventsSent: 128000, eventsAcked: 127920, ambiguousEvents: 0, targetRate: 800, meanTargetRate: 640, offeredRate: 640, answeredRate: 633.7, achievedRate: 633.3, eventsPerSecond: 6333, efficiency: 0.9895, errorRate: 0.000625 },
     latencyMs: { count: 12792, mean: 3.1, p50: 2.5, p90: 5.1, p95: 7.2, p99: 21.3, p999: 40.2, max: 58 },
     serviceMs: { count: 12792, mean: 3, p50: 2.4, p90: 5, p95: 7, p99: 20.1, p999: 39, max: 57 },
     latencyCurve: [0, 10, 50, 90, 99, 99.9, 100].map((p) => ({ percentile: p, ms: 1 + p / 5 })),
@@ -66,6 +67,7 @@ export function fixtureReport(overrides: Partial<BenchReport> = {}): BenchReport
     },
     files: { json: '/tmp/x/report.json', html: '/tmp/x/report.html' },
     stored: 'db.bench_runs',
+    verdict: { ok: true, reasons: [] },
     ...overrides,
   };
 }

@@ -60,7 +60,10 @@ describe('terminal summary', () => {
     expect(text).toContain('nproc 2');
     expect(text).toContain('the generator shares these cores with the system under test');
     expect(text).toMatch(/target rate \(req\/s\)\s+640 mean, 800 peak/);
-    expect(text).toMatch(/efficiency \(ok \/ intended\)\s+99\.94 %/);
+    expect(text).toMatch(/efficiency \(achieved \/ intended rate\)\s+98\.95 %/);
+    expect(text).toMatch(/offered \(req\/s sent over the load time\)\s+640/);
+    expect(text).toMatch(/answered \(req\/s over the time the answers took\)\s+634/);
+    expect(text.split('\n')[0]).toBe('verdict: PASSED');
     expect(text).toMatch(/latency \(from intended send\)\s+2\.50 ms\s+5\.10 ms\s+7\.20 ms\s+21\.30 ms\s+40\.20 ms\s+58\.00 ms/);
     expect(text).toMatch(/503 OVERLOADED\s+8/);
     expect(text).toMatch(/gateway\s+1\s+62 %/);

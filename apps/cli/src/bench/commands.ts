@@ -8,6 +8,7 @@ import {
   listRuns,
   parseDuration,
   parseMix,
+  parseSlo,
   readScenarioFile,
   renderCompare,
   renderHistory,
@@ -61,6 +62,7 @@ interface CommonFlags {
   group?: string;
   database?: string;
   table?: string;
+  slo?: string;
 }
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -103,6 +105,7 @@ function addCommon(cmd: Command): Command {
     .option('--proof-timeout <duration>', 'how long to wait for the consumer lag to reach 0', '120s')
     .option('--no-store', 'do not store the run in ClickHouse bench_runs')
     .option('--out <dir>', 'report folder (default $FLOODGATE_HOME/bench/<run id>)')
+    .option('--slo <objectives>', 'judge the run: e.g. p99=50ms or p99=50ms,p50=5ms,errors=1% (a missed objective fails the run, exit 1)')
     .option('--json', 'print the JSON report on stdout instead of the summary table')
     .option('--quiet', 'no live progress line')
     .option('--topic <topic>', 'Kafka topic the gateway writes (default $KAFKA_TOPIC, events)')
@@ -158,6 +161,7 @@ function buildOptions(scenario: string, flags: CommonFlags, extra: { profile?: P
       table: flags.table ?? config.SINK_TABLE,
       floodgateHome: config.FLOODGATE_HOME,
     },
+    slo: flags.slo === undefined ? undefined : parseSlo(flags.slo),
     command: ['floodgate', 'bench', ...process.argv.slice(3)].map((a) => (/^[\w./:=,@-]+$/.test(a) ? a : JSON.stringify(a))).join(' ').replace(/(--api-key[ =])\S+/, '$1***'),
   };
 }
@@ -208,7 +212,11 @@ async function execute(options: BenchOptions, flags: CommonFlags): Promise<void>
     });
     if (tty && lastLength > 0) process.stderr.write('\n');
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `\n${renderSummary(report)}\n`);
-    if (report.stopReason === 'target-unreachable' || (report.delivery.checked && !report.delivery.ok)) process.exitCode = 1;
+    // The verdict covers an unreachable target, mostly failed requests, a failed proof and --slo.
+    if (report.verdict && !report.verdict.ok) {
+      process.exitCode = 1;
+      say(`bench: run FAILED: ${report.verdict.reasons.join('; ')}`);
+    }
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
