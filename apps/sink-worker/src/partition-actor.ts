@@ -608,7 +608,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
           return { ok: false, code: failure.code, message: failure.message };
         }
         metrics.insertRetries.inc({ topic, code: failure.code });
-        this.noteFailure('CLICKHOUSE_UNAVAILABLE', `${failure.code}: ${failure.message}`, failure.needsOperator);
+        this.noteFailure('CLICKHOUSE_UNAVAILABLE', `${failure.code}: ${failure.message}`, failure.needsOperator, failure.code);
         const delay = backoffDelay(this.deps.retry, attempt);
         span?.retrying(attempt, failure.code, delay);
         this.log.warn({ code: failure.code, error: failure.message.slice(0, 300), attempt, delayMs: delay, rows: rows.length, token }, 'insert failed; partition paused, retrying');
@@ -750,11 +750,11 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
    * One failed attempt of the current step: the last error in `status`, counted towards the stuck
    * state (stuck.ts). Inside a batch the partition shows `retrying` and its fetching pauses.
    */
-  private noteFailure(code: string, error: unknown, needsOperator = false): void {
+  private noteFailure(code: string, error: unknown, needsOperator = false, cause?: string): void {
     const { status, gate } = this.deps;
     const info = errorInfo(code, error);
     status.lastError = info;
-    status.failing = addFailure(status.failing, this.now(), { step: this.phase, code, message: info.message, needsOperator });
+    status.failing = addFailure(status.failing, this.now(), { step: this.phase, code, message: info.message, needsOperator, ...(cause ? { cause } : {}) });
     if (this.phase !== 'start') {
       status.state = 'retrying';
       gate.pause('retry');

@@ -21,7 +21,7 @@ import type { SinkConfig } from './config.ts';
 import { DeadLetterProducer } from './dead-letter.ts';
 import type { SinkMetrics } from './metrics.ts';
 import { RateMeter } from './rate.ts';
-import { stuckState } from './stuck.ts';
+import { failingState, stuckState } from './stuck.ts';
 import {
   newPartitionStatus,
   partitionActor,
@@ -120,7 +120,7 @@ class Gate implements PartitionGate {
     readonly partition: number,
     private readonly run: ConsumerRun,
     private readonly logger: Logger,
-    maxBufferedBytes: number,
+    private readonly maxBufferedBytes: number,
     private readonly onChange: (paused: boolean) => void,
   ) {
     this.pressure = new BackPressure(maxBufferedBytes, (paused) => (paused ? this.pause('backpressure') : this.resume('backpressure')));
@@ -178,6 +178,28 @@ class Gate implements PartitionGate {
 
   pausedFor(): PauseReason[] {
     return [...this.reasons];
+  }
+
+  /** Why fetching is paused, one readable line per reason (shown by `floodgate status`). */
+  pausedWhy(): string[] {
+    return [...this.reasons].map((reason) => {
+      switch (reason) {
+        case 'backpressure':
+          return `backpressure: ${this.pressure.pending} bytes fetched and not yet inserted, bound ${this.maxBufferedBytes} (SINK_MAX_BUFFERED_BYTES); resumes as inserts catch up`;
+        case 'retry':
+          return 'retry: the current batch is failing and being retried (see the error)';
+        case 'operator':
+          return 'operator: paused by floodgate sink pause';
+        case 'draining':
+          return 'draining: the process is handing its partitions over';
+        case 'starting':
+          return 'starting: the partition actor is starting (it resumes once ready)';
+        case 'lost':
+          return 'lost: the partition is being given up';
+        default:
+          return reason;
+      }
+    });
   }
 
   seek(offset: number): void {
@@ -567,6 +589,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         partition: slot.partition,
         state: s.state,
         pausedFor: slot.gate.pausedFor(),
+        pausedWhy: slot.gate.pausedWhy(),
         committed: s.committed === null ? null : String(s.committed),
         endOffset: s.endOffset === null ? null : String(s.endOffset),
         lag,
@@ -580,6 +603,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       if (s.lastFlush) record.lastFlush = s.lastFlush;
       if (s.lastError) record.lastError = s.lastError;
       if (stuck) record.stuck = stuck;
+      if (s.failing) record.failing = failingState(s.failing);
       return record;
     });
     const lastError = [kafkaError, ...actors.map((a) => a.lastError)]

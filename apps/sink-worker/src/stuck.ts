@@ -7,6 +7,8 @@ export interface Failing {
   attempts: number;
   step: FailingStep;
   code: string;
+  /** The underlying error's code (e.g. `60 UNKNOWN_TABLE`), when known. */
+  cause?: string;
   message: string;
   needsOperator: boolean;
 }
@@ -29,6 +31,11 @@ export function addFailure(previous: Failing | undefined, now: number, failure: 
 export function stuckState(failing: Failing | undefined, now: number, bounds: StuckBounds): StuckInfo | undefined {
   if (!failing) return undefined;
   if (now - failing.since < bounds.afterMs && failing.attempts < bounds.afterAttempts) return undefined;
+  return failingState(failing);
+}
+
+/** The failing batch as published (stuck or not): since when, attempts, code, cause, class. Pure. */
+export function failingState(failing: Failing): StuckInfo {
   return {
     since: new Date(failing.since).toISOString(),
     attempts: failing.attempts,
@@ -36,5 +43,6 @@ export function stuckState(failing: Failing | undefined, now: number, bounds: St
     code: failing.code,
     message: failing.message.slice(0, 500),
     needsOperator: failing.needsOperator,
+    ...(failing.cause ? { cause: failing.cause } : {}),
   };
 }

@@ -107,6 +107,8 @@ export interface StuckInfo {
   step: FailingStep;
   /** Code of the last failure (docs/errors.md), e.g. `CLICKHOUSE_UNAVAILABLE`, `SINK_DLQ_UNAVAILABLE`. */
   code: string;
+  /** The underlying error's own code when `code` is a class of failures, e.g. `60 UNKNOWN_TABLE` under `CLICKHOUSE_UNAVAILABLE`. */
+  cause?: string;
   message: string;
   /** The last failure will not pass by itself (a missing table or dead-letter topic, credentials): someone must act. */
   needsOperator: boolean;
@@ -133,6 +135,10 @@ export interface ActorRecord {
   lastError?: ErrorInfo;
   /** Set while the partition is stuck: its batch has been failing past the bound. */
   stuck?: StuckInfo;
+  /** Set while the current batch (or start-up) is failing, stuck or not yet: since when, the class. */
+  failing?: StuckInfo;
+  /** Why fetching is paused, one readable line per reason of `pausedFor` (e.g. the back-pressure bound). */
+  pausedWhy?: string[];
   restarts: number;
   heartbeatAt: string;
 }

@@ -1,6 +1,24 @@
-import type { ActorRecord, ProcessRecord, SupervisorRecord } from '@floodgate/nats';
+import type { ActorRecord, ProcessRecord, StuckInfo, SupervisorRecord } from '@floodgate/nats';
 import type { PartitionLag } from '@floodgate/sink-worker';
 import { renderTable } from '../stack/format.ts';
+
+/** will-retry: the sink keeps retrying and it may pass by itself; never-succeeds: someone must act (a missing table, credentials). */
+export type ErrorClass = 'will-retry' | 'never-succeeds';
+
+/** The failure a partition's current batch is stuck on (or failing with): full code, class, since when. */
+export interface PartitionError {
+  /** The sink's code (docs/errors.md), e.g. `CLICKHOUSE_UNAVAILABLE`. */
+  code: string;
+  /** The underlying error's code, e.g. `60 UNKNOWN_TABLE`, when known. */
+  cause: string | null;
+  class: ErrorClass;
+  /** First failure of this batch (ISO-8601). */
+  since: string;
+  attempts: number;
+  step: string;
+  stuck: boolean;
+  message: string;
+}
 
 export interface PartitionView {
   group: string;
@@ -11,12 +29,27 @@ export interface PartitionView {
   committed: number | null;
   end: number;
   lag: number;
+  /** Why fetching is paused, one line per reason ([] when it is not). */
+  paused: string[];
+  error: PartitionError | null;
+}
+
+export interface Health {
+  /** False while a partition is stuck or failing with a never-succeeds error: `floodgate status` exits 2. */
+  ok: boolean;
+  problems: string[];
 }
 
 export interface StatusView {
+  health: Health;
   supervisors: SupervisorRecord[];
   processes: Array<ProcessRecord & { actors: ActorRecord[] }>;
   partitions: PartitionView[];
+}
+
+export interface RenderOptions {
+  /** Long columns too: committed and end offsets, buffered rows, rows/s, the full error messages. */
+  wide?: boolean;
 }
 
 const ago = (iso: string | undefined, now: number): string => {
@@ -27,8 +60,35 @@ const ago = (iso: string | undefined, now: number): string => {
 
 const bytes = (n: number): string => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`);
 
-const shortError = (e: { code: string; message: string; at: string } | undefined, now: number): string =>
-  e ? `${ago(e.at, now)} ${e.code}: ${e.message.replace(/\s+/g, ' ').slice(0, 60)}` : '-';
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
+
+/** Age and code; the message too with --wide (cut messages hid their useful part). */
+const shortError = (e: { code: string; message: string; at: string } | undefined, now: number, wide = false): string =>
+  e ? `${ago(e.at, now)} ${e.code}${wide ? `: ${oneLine(e.message)}` : ''}` : '-';
+
+export const errorClass = (needsOperator: boolean): ErrorClass => (needsOperator ? 'never-succeeds' : 'will-retry');
+
+const fullCode = (e: { code: string; cause: string | null }) => (e.cause ? `${e.code} (${e.cause})` : e.code);
+
+/** The cause code a sink older than the `cause` field put at the head of the message (`60 UNKNOWN_TABLE: …`). */
+const causeOf = (f: StuckInfo): string | null => f.cause ?? /^(\d+ [A-Z_]+):/.exec(f.message)?.[1] ?? null;
+
+function partitionError(actor: ActorRecord | null): PartitionError | null {
+  const f = actor?.stuck ?? actor?.failing;
+  if (!f) return null;
+  const cause = causeOf(f);
+  return {
+    code: f.code,
+    cause,
+    class: errorClass(f.needsOperator),
+    since: f.since,
+    attempts: f.attempts,
+    step: f.step,
+    stuck: actor?.stuck !== undefined,
+    // The cause is shown with the code; the message is what follows it.
+    message: cause && f.message.startsWith(`${cause}: `) ? f.message.slice(cause.length + 2) : f.message,
+  };
+}
 
 /** The process state; while reconnecting to Kafka also since when, how many attempts, and when the next one is. */
 const processState = (p: ProcessRecord, now: number): string => {
@@ -46,18 +106,19 @@ const duration = (iso: string, now: number): string => {
 /** One alert line per stuck partition (its batch kept failing past the bound), first in the output. */
 export function stuckLines(view: StatusView, now = Date.now()): string[] {
   return view.partitions.flatMap((p) => {
-    const s = p.actor?.stuck;
-    if (!s) return [];
-    const hint = s.needsOperator ? ' (will not pass by itself: needs an operator)' : '';
+    const e = p.error;
+    if (!e?.stuck) return [];
+    const hint = e.class === 'never-succeeds' ? ' [never-succeeds: will not pass by itself, needs an operator]' : ' [will-retry: may pass by itself]';
     return [
-      `STUCK: partition ${p.partition} of ${p.topic} (group ${p.group}, process ${p.owner ?? '-'}) for ${duration(s.since, now)}: ${s.step} failing, ` +
-        `${s.attempts} attempts, ${s.code}: ${s.message.replace(/\s+/g, ' ').slice(0, 120)}${hint}`,
+      `STUCK: partition ${p.partition} of ${p.topic} (group ${p.group}, process ${p.owner ?? '-'}) for ${duration(e.since, now)}: ${e.step} failing, ` +
+        `${e.attempts} attempts, ${fullCode(e)}: ${oneLine(e.message)}${hint}`,
     ];
   });
 }
 
 /** The `floodgate status` text: supervisors, processes, then every partition with its owner and lag. */
-export function renderStatus(view: StatusView, now = Date.now()): string {
+export function renderStatus(view: StatusView, now = Date.now(), options: RenderOptions = {}): string {
+  const wide = options.wide === true;
   const parts: string[] = [];
   const alerts = stuckLines(view, now);
   if (alerts.length > 0) parts.push(alerts.join('\n'));
@@ -93,7 +154,7 @@ export function renderStatus(view: StatusView, now = Date.now()): string {
             String(p.rowsPerSec),
             String(p.rowsInserted),
             String(p.deadLettered),
-            shortError(p.lastError, now),
+            shortError(p.lastError, now, wide),
           ]),
         ),
   );
@@ -105,27 +166,56 @@ export function renderStatus(view: StatusView, now = Date.now()): string {
     parts.push(
       `partitions of topic ${topic}, group ${group} (total lag ${total}):\n` +
         renderTable(
-          ['PARTITION', 'OWNER', 'ACTOR', 'PAUSED', 'COMMITTED', 'END', 'LAG', 'BUFFERED', 'LAST FLUSH', 'ROWS/S', 'LAST ERROR'],
+          wide
+            ? ['PARTITION', 'OWNER', 'ACTOR', 'PAUSED', 'COMMITTED', 'END', 'LAG', 'BUFFERED', 'LAST FLUSH', 'ROWS/S', 'ERROR', 'CLASS', 'SINCE', 'MESSAGE']
+            : ['PARTITION', 'OWNER', 'ACTOR', 'PAUSED', 'LAG', 'LAST FLUSH', 'ERROR', 'CLASS', 'SINCE'],
           rows.map((p) => {
             const a = p.actor;
+            const e = p.error;
+            const flush = a?.lastFlush ? `${ago(a.lastFlush.at, now)}: ${a.lastFlush.rows} rows, ${bytes(a.lastFlush.bytes)}, ${a.lastFlush.ms} ms` : '-';
+            const error = e ? [fullCode(e), e.class, `${ago(e.since, now)} (${e.attempts} attempts)`] : a?.lastError ? [`${a.lastError.code} (${ago(a.lastError.at, now)}, passed)`, '-', '-'] : ['-', '-', '-'];
+            const head = [String(p.partition), p.owner ?? '-', a ? (a.stuck ? `${a.state} STUCK` : a.state) : '-', a && a.pausedFor.length > 0 ? a.pausedFor.join(',') : '-'];
+            if (!wide) return [...head, String(p.lag), flush, ...error];
             return [
-              String(p.partition),
-              p.owner ?? '-',
-              a ? (a.stuck ? `${a.state} STUCK` : a.state) : '-',
-              a && a.pausedFor.length > 0 ? a.pausedFor.join(',') : '-',
+              ...head,
               p.committed === null ? '-' : String(p.committed),
               String(p.end),
               String(p.lag),
               a ? `${a.bufferedRows} rows` : '-',
-              a?.lastFlush ? `${ago(a.lastFlush.at, now)}: ${a.lastFlush.rows} rows, ${bytes(a.lastFlush.bytes)}, ${a.lastFlush.ms} ms` : '-',
+              flush,
               a ? String(a.rowsPerSec) : '-',
-              shortError(a?.lastError, now),
+              ...error,
+              e ? oneLine(e.message) : a?.lastError ? oneLine(a.lastError.message) : '-',
             ];
           }),
         ),
     );
+    // Why each paused partition is paused (the PAUSED column only names the reason).
+    const why = rows.flatMap((p) => p.paused.map((line) => `partition ${p.partition} paused: ${line}`));
+    if (why.length > 0) parts.push(why.join('\n'));
   }
+  if (!view.health.ok) parts.push(`unhealthy (exit 2):\n${view.health.problems.map((p) => `  ${p}`).join('\n')}`);
   return parts.join('\n\n');
+}
+
+/** Unhealthy: a partition stuck past the bound, or failing with an error that never succeeds by itself. */
+export function healthOf(partitions: PartitionView[]): Health {
+  const problems = partitions.flatMap((p) => {
+    const e = p.error;
+    if (!e || (!e.stuck && e.class !== 'never-succeeds')) return [];
+    return [`partition ${p.partition} of ${p.topic} (group ${p.group}) ${e.stuck ? 'stuck' : 'failing'} since ${e.since}: ${fullCode(e)} [${e.class}]`];
+  });
+  return { ok: problems.length === 0, problems };
+}
+
+/** The newest record per key: a member listed twice (read while its heartbeat rewrote it) is one process. */
+function newestBy<T extends { heartbeatAt: string }>(records: T[], key: (r: T) => string): T[] {
+  const out = new Map<string, T>();
+  for (const r of records) {
+    const seen = out.get(key(r));
+    if (!seen || seen.heartbeatAt < r.heartbeatAt) out.set(key(r), r);
+  }
+  return [...out.values()];
 }
 
 /** Builds the view: processes with their actors, and every partition of each (group, topic) with its lag. */
@@ -136,18 +226,24 @@ export function buildStatusView(
   lags: Map<string, PartitionLag[]>,
   pairs: Array<{ group: string; topic: string }>,
 ): StatusView {
-  const procById = new Map(processes.map((p) => [p.id, p]));
+  const liveProcesses = newestBy(processes, (p) => p.id).sort((a, b) => a.id.localeCompare(b.id));
+  const liveActors = newestBy(actors, (a) => `${a.process}\u0000${a.topic}\u0000${a.partition}`).filter((a) => liveProcesses.some((p) => p.id === a.process));
+  const liveSupervisors = newestBy(supervisors, (s) => s.id);
+  const procById = new Map(liveProcesses.map((p) => [p.id, p]));
   const partitions: PartitionView[] = [];
   for (const { group, topic } of pairs) {
     const lag = lags.get(`${group}\u0000${topic}`) ?? [];
     for (const l of lag) {
-      const actor = actors.find((a) => a.topic === topic && a.partition === l.partition && procById.get(a.process)?.group === group) ?? null;
-      partitions.push({ group, topic, partition: l.partition, owner: actor?.process ?? null, actor, committed: l.committed, end: l.end, lag: l.lag });
+      const actor = liveActors.find((a) => a.topic === topic && a.partition === l.partition && procById.get(a.process)?.group === group) ?? null;
+      // A partition a process lists but whose actor record is not in yet is still owned by it.
+      const owner = actor?.process ?? liveProcesses.find((p) => p.group === group && p.topic === topic && p.partitions.includes(l.partition))?.id ?? null;
+      partitions.push({ group, topic, partition: l.partition, owner, actor, committed: l.committed, end: l.end, lag: l.lag, paused: actor?.pausedWhy ?? actor?.pausedFor ?? [], error: partitionError(actor) });
     }
   }
   return {
-    supervisors,
-    processes: processes.map((p) => ({ ...p, actors: actors.filter((a) => a.process === p.id) })),
+    health: healthOf(partitions),
+    supervisors: liveSupervisors,
+    processes: liveProcesses.map((p) => ({ ...p, actors: liveActors.filter((a) => a.process === p.id) })),
     partitions,
   };
 }

@@ -5,15 +5,23 @@ import { cliSinkSchema, openControl, readLag, readMembers } from './control.ts';
 
 /**
  * `floodgate status`: every live sink process (from the NATS members bucket), its partition
- * actors, and per partition the owner, consumer lag (from Kafka), last flush, rows/s and last error.
+ * actors, and per partition the owner, consumer lag (from Kafka), last flush, the error it is
+ * failing with (full code, class, since when) and why it is paused.
+ *
+ * Exit code: 0 healthy, 2 unhealthy (a partition stuck, or failing with an error that never
+ * succeeds by itself; listed under "unhealthy"), 1 when the status cannot be read. So it serves as
+ * a probe: `floodgate status >/dev/null || alert`.
  */
+export const UNHEALTHY_EXIT_CODE = 2;
+
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('live sink processes, their partition actors, consumer lag per partition, last flush and errors')
-    .option('--json', 'print as JSON')
+    .description('live sink processes, their partition actors, consumer lag per partition, last flush, errors (class, since when), why paused; exit 2 when unhealthy')
+    .option('--json', 'print as JSON (health, supervisors, processes, partitions; ISO-8601 times)')
+    .option('--wide', 'also the long columns: offsets, buffered rows, rows/s and the full error messages')
     .option('--group <id>', 'also list the partitions of this consumer group (default: the groups of live processes, else SINK_GROUP_ID)')
-    .action(async (options: { json?: boolean; group?: string }) => {
+    .action(async (options: { json?: boolean; wide?: boolean; group?: string }) => {
       const config = loadConfig(cliSinkSchema);
       const control = await openControl(config);
       try {
@@ -28,7 +36,8 @@ export function registerStatusCommand(program: Command): void {
           return new Map();
         });
         const view = buildStatusView(members.supervisors, members.processes, members.actors, lags, [...pairs.values()]);
-        process.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : `${renderStatus(view)}\n`);
+        process.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : `${renderStatus(view, Date.now(), { wide: options.wide === true })}\n`);
+        if (!view.health.ok) process.exitCode = UNHEALTHY_EXIT_CODE;
       } finally {
         await control.close();
       }
