@@ -106,7 +106,7 @@ describe('image layout: compiled apps from deploy/docker/build-layout.sh', () =>
     await waitFor(
       async () => {
         if (gateway.child.exitCode !== null) throw new Error(`gateway exited ${gateway.child.exitCode}:\n${gateway.output()}`);
-        const response = await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined);
+        const response = await fetch(`http://127.0.0.1:${adminPort}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
         return response?.status === 200;
       },
       { timeoutMs: 90_000, intervalMs: 250, description: 'the compiled gateway ready' },
@@ -115,6 +115,8 @@ describe('image layout: compiled apps from deploy/docker/build-layout.sh', () =>
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
       body: '{"type":"image.check","data":{"from":"compiled"}}',
+      // An answer must come: a gateway that cannot reach its ingest threads fails here, not at the test timeout.
+      signal: AbortSignal.timeout(30_000),
     });
     expect(response.status).toBe(202);
     const body = (await response.json()) as { accepted: number; ids: string[] };
