@@ -7,7 +7,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { clickhouseUrl, loadConfig } from '@floodgate/config';
+import { clickhouseUrl, loadConfig, topicReplication } from '@floodgate/config';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { createLogger } from '@floodgate/logging';
 import { onShutdown } from '@floodgate/lifecycle';
@@ -57,7 +57,7 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
   await ensureTopics(kafka, [
     { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
     { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
-  ]);
+  ], topicReplication(config));
 
   // Kafka reachability for /readyz: one metadata probe per host, not one per process.
   const admin = kafka.admin();
