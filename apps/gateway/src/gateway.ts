@@ -361,6 +361,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
   // WS_SLOW_READER_CLOSE_MS is closed even if it sends nothing more.
   const slowReaderSweep = setInterval(() => {
     const now = Date.now();
+    let throttled = 0;
     for (const ws of streams) {
       const state = ws.getUserData();
       if (state.closed) continue;
@@ -368,7 +369,9 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
       if (!behind) state.throttledSince = 0;
       else if (state.throttledSince === 0) state.throttledSince = now;
       else if (now - state.throttledSince > config.WS_SLOW_READER_CLOSE_MS) closeSlowReader(ws);
+      if (behind && !state.closed) throttled++;
     }
+    metrics.wsThrottled.set(throttled);
   }, 500);
   slowReaderSweep.unref();
 
