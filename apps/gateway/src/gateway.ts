@@ -362,6 +362,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
   const slowReaderSweep = setInterval(() => {
     const now = Date.now();
     let throttled = 0;
+    let held = 0;
     for (const ws of streams) {
       const state = ws.getUserData();
       if (state.closed) continue;
@@ -370,8 +371,10 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
       else if (state.throttledSince === 0) state.throttledSince = now;
       else if (now - state.throttledSince > config.WS_SLOW_READER_CLOSE_MS) closeSlowReader(ws);
       if (behind && !state.closed) throttled++;
+      held += state.held.length;
     }
     metrics.wsThrottled.set(throttled);
+    metrics.wsHeldMessages.set(held);
   }, 500);
   slowReaderSweep.unref();
 
