@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { clickhouseUrl, loadConfig, stackSchema, type StackConfig } from '@flood
 import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
 import { startPipeline, type RunningPipeline } from '../../cli/src/run/pipeline.ts';
 import { stackDown, stackUp } from '../../cli/src/stack/index.ts';
+import { childrenOf } from './helpers.ts';
 
 /**
  * The gateway under failure: a crashed gateway process, Kafka stopped and started again, and a
@@ -14,22 +15,6 @@ import { stackDown, stackUp } from '../../cli/src/stack/index.ts';
  * stopping it disturbs no other test; NATS and ClickHouse are the shared ones, used as external.
  */
 const KEY = 'key-resilience-0001';
-
-/** Gateway processes forked by the primary (its other children, e.g. esbuild's, are skipped). */
-function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('gateway/src/main.ts')) children.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return children;
-}
 
 describe('gateway resilience', () => {
   const shared = stackConfigForTests();
