@@ -26,6 +26,17 @@ const STATE_INTERVAL_MS = 1000;
 
 async function runGatewayProcess(config: GatewayConfig): Promise<void> {
   const logger = createLogger('gateway').child({ worker: cluster.worker?.id });
+  // No client may take a process down, so reaching these is a bug: say what it was in the log
+  // (Node would only print it to stderr) before the process exits and the primary restarts it.
+  // Carrying on is not an option: the state of whatever threw is unknown.
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception; the gateway process exits');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: reason }, 'unhandled rejection; the gateway process exits');
+    process.exit(1);
+  });
   const tracing = setupTracing({
     defaultServiceName: 'floodgate-gateway',
     spanStore: { url: clickhouseUrl(config), username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, database: config.CLICKHOUSE_DATABASE },
