@@ -12,14 +12,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{apps,libs,bench}/**/test/**/*.unit.test.ts'],
+          include: ['{apps,libs,bench,deploy}/**/test/**/*.unit.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['{apps,libs,bench}/**/test/**/*.int.test.ts'],
+          include: ['{apps,libs,bench,deploy}/**/test/**/*.int.test.ts'],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
           testTimeout: 180_000,

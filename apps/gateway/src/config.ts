@@ -67,6 +67,9 @@ export const gatewaySchema = stackSchema
     SHUTDOWN_TIMEOUT_MS: env.int(15_000, 100, 600_000),
   })
   .superRefine((c, ctx) => {
+    if (c.KAFKA_MIN_INSYNC_REPLICAS > c.KAFKA_REPLICATION_FACTOR) {
+      ctx.addIssue({ code: 'custom', path: ['KAFKA_MIN_INSYNC_REPLICAS'], message: 'must not exceed KAFKA_REPLICATION_FACTOR' });
+    }
     if (c.GATEWAY_PORT === 0 && c.GATEWAY_PROCESSES > 1) {
       ctx.addIssue({ code: 'custom', path: ['GATEWAY_PORT'], message: 'must be a fixed port when GATEWAY_PROCESSES > 1 (each process would pick another)' });
     }

@@ -60,6 +60,11 @@ interface StreamState {
   held: Buffer[];
   /** When the connection was last found throttled (0: it is not). */
   throttledSince: number;
+  /**
+   * Set by the close handler, whoever closed (the client, our own end(), the idle timeout), before
+   * anything else can run: uWS throws on any use of a closed WebSocket, so nothing touches `ws`
+   * once it is set. Replies that arrive later are counted and dropped.
+   */
   closed: boolean;
 }
 
@@ -111,6 +116,9 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
       if (result.kafkaMs !== undefined) metrics.kafkaProduceDuration.observe(result.kafkaMs / 1000);
     },
     onTaskError: (error) => logger.error({ err: error }, 'ingest task failed'),
+    // Replies are guarded against connections that went away; one that still throws is a bug,
+    // reported here while the rest of its micro-batch is answered.
+    onCallbackError: (error) => logger.error({ err: error }, 'answering a request failed'),
   });
   pool.on('error', (error: unknown) => logger.error({ err: error }, 'ingest worker thread died'));
 
@@ -287,30 +295,27 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
     });
   });
 
-  function wsSend(ws: WebSocket<StreamState>, message: string): void {
-    const state = ws.getUserData();
+  function wsSend(ws: WebSocket<StreamState>, state: StreamState, message: string): void {
     if (state.closed) return;
     ws.send(message);
-    if (ws.getBufferedAmount() > config.WS_MAX_BUFFERED_BYTES) closeSlowReader(ws);
+    if (!state.closed && ws.getBufferedAmount() > config.WS_MAX_BUFFERED_BYTES) closeSlowReader(ws, state);
   }
 
-  function closeSlowReader(ws: WebSocket<StreamState>): void {
-    const state = ws.getUserData();
+  function closeSlowReader(ws: WebSocket<StreamState>, state: StreamState): void {
     if (state.closed) return;
     state.closed = true;
     metrics.wsClosed.inc({ reason: 'slow_reader' });
     ws.end(WS_CLOSE.SLOW_READER, 'reader too slow: acknowledgements are not being read');
   }
 
-  function wsHandle(ws: WebSocket<StreamState>, body: Buffer): void {
-    const state = ws.getUserData();
+  function wsHandle(ws: WebSocket<StreamState>, state: StreamState, body: Buffer): void {
     const started = performance.now();
     const route = '/v1/stream';
     const limits = limitsOf(state.key);
     const wait = limiter.admit(state.key.id, limits);
     if (wait > 0) {
       observe(route, 429, started, 'RATE_LIMITED');
-      return wsSend(ws, JSON.stringify({ nack: seqOf(body), error: { code: 'RATE_LIMITED', message: 'over this key\'s rate limit', retry_after: Number(retryAfterSeconds(wait)) } }));
+      return wsSend(ws, state, JSON.stringify({ nack: seqOf(body), error: { code: 'RATE_LIMITED', message: 'over this key\'s rate limit', retry_after: Number(retryAfterSeconds(wait)) } }));
     }
     state.unacked++;
     // A WebSocket message has no headers: it starts a trace by the sampling ratio only.
@@ -336,23 +341,27 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
         if (reply.accepted > 0) metrics.eventsAccepted.inc(reply.accepted);
         observe(route, reply.status, started, reply.code);
         if (requestTrace !== undefined) endRequestTrace(requestTrace, reply.status, reply.code, state.key.tenant, reply.body);
-        ws.cork(() => wsSend(ws, reply.body));
-        releaseHeld(ws);
+        // The connection may have closed while its message was with the worker (the client left,
+        // or we closed it as a slow reader or for idling): the answer has no one to go to.
+        if (state.closed) return;
+        ws.cork(() => {
+          wsSend(ws, state, reply.body);
+          releaseHeld(ws, state);
+        });
       },
     });
     if (!queued) {
       if (requestTrace !== undefined) endRequestTrace(requestTrace, 503, 'OVERLOADED', state.key.tenant);
       state.unacked--;
       observe(route, 503, started, 'OVERLOADED');
-      wsSend(ws, JSON.stringify({ nack: seqOf(body), error: { code: 'OVERLOADED', message: 'too many requests in flight; retry later' } }));
+      wsSend(ws, state, JSON.stringify({ nack: seqOf(body), error: { code: 'OVERLOADED', message: 'too many requests in flight; retry later' } }));
     }
   }
 
   /** Processes held messages while the reader keeps up. */
-  function releaseHeld(ws: WebSocket<StreamState>): void {
-    const state = ws.getUserData();
+  function releaseHeld(ws: WebSocket<StreamState>, state: StreamState): void {
     while (!state.closed && state.held.length > 0 && ws.getBufferedAmount() <= config.WS_MAX_BUFFERED_BYTES / 4) {
-      wsHandle(ws, state.held.shift()!);
+      wsHandle(ws, state, state.held.shift()!);
     }
     if (state.held.length === 0) state.throttledSince = 0;
   }
@@ -361,14 +370,20 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
   // WS_SLOW_READER_CLOSE_MS is closed even if it sends nothing more.
   const slowReaderSweep = setInterval(() => {
     const now = Date.now();
+    let throttled = 0;
+    let held = 0;
     for (const ws of streams) {
       const state = ws.getUserData();
       if (state.closed) continue;
       const behind = state.held.length > 0 || ws.getBufferedAmount() > config.WS_MAX_BUFFERED_BYTES / 4;
       if (!behind) state.throttledSince = 0;
       else if (state.throttledSince === 0) state.throttledSince = now;
-      else if (now - state.throttledSince > config.WS_SLOW_READER_CLOSE_MS) closeSlowReader(ws);
+      else if (now - state.throttledSince > config.WS_SLOW_READER_CLOSE_MS) closeSlowReader(ws, state);
+      if (behind && !state.closed) throttled++;
+      held += state.held.length;
     }
+    metrics.wsThrottled.set(throttled);
+    metrics.wsHeldMessages.set(held);
   }, 500);
   slowReaderSweep.unref();
 
@@ -378,8 +393,10 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
     maxPayloadLength: config.WS_MAX_MESSAGE_BYTES * 4,
     idleTimeout: config.WS_IDLE_TIMEOUT_SEC,
     sendPingsAutomatically: true,
-    // Our own bound closes a slow reader first (WS_CLOSE.SLOW_READER); this is the backstop.
-    maxBackpressure: config.WS_MAX_BUFFERED_BYTES * 2,
+    // No uWS limit: past it uWS silently drops what we send, acks and close frame alike (a slow
+    // reader would see its connection vanish without the 4008). Our own bound is checked after
+    // every send, so what is buffered never exceeds WS_MAX_BUFFERED_BYTES plus one reply.
+    maxBackpressure: 0,
     upgrade: (res, req, context) => {
       const started = performance.now();
       const key = authenticate(req.getHeader('authorization'), req.getHeader('x-api-key'), req.getQuery('api_key') ?? '');
@@ -403,24 +420,24 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
       if (message.byteLength > config.WS_MAX_MESSAGE_BYTES) {
         metrics.rejected.inc({ code: 'WS_MESSAGE_TOO_LARGE' });
         const head = Buffer.from(message.slice(0, 256));
-        return wsSend(ws, JSON.stringify({ nack: seqOf(head), error: { code: 'WS_MESSAGE_TOO_LARGE', message: `a message may be at most ${config.WS_MAX_MESSAGE_BYTES} bytes` } }));
+        return wsSend(ws, state, JSON.stringify({ nack: seqOf(head), error: { code: 'WS_MESSAGE_TOO_LARGE', message: `a message may be at most ${config.WS_MAX_MESSAGE_BYTES} bytes` } }));
       }
       const body = Buffer.copyBytesFrom(new Uint8Array(message));
       // A reader that falls behind is throttled: its messages wait until its buffer drains. One
       // that keeps sending while throttled, past the unacknowledged bound, is closed.
       if (ws.getBufferedAmount() > config.WS_MAX_BUFFERED_BYTES / 4 || state.held.length > 0) {
-        if (state.held.length >= config.WS_MAX_UNACKED) return closeSlowReader(ws);
+        if (state.held.length >= config.WS_MAX_UNACKED) return closeSlowReader(ws, state);
         if (state.held.length === 0) state.throttledSince = Date.now();
         state.held.push(body);
         return;
       }
       if (state.unacked >= config.WS_MAX_UNACKED) {
         metrics.rejected.inc({ code: 'WS_TOO_MANY_UNACKED' });
-        return wsSend(ws, JSON.stringify({ nack: seqOf(body), error: { code: 'WS_TOO_MANY_UNACKED', message: `more than ${config.WS_MAX_UNACKED} messages await their ack; wait for acks before sending more` } }));
+        return wsSend(ws, state, JSON.stringify({ nack: seqOf(body), error: { code: 'WS_TOO_MANY_UNACKED', message: `more than ${config.WS_MAX_UNACKED} messages await their ack; wait for acks before sending more` } }));
       }
-      wsHandle(ws, body);
+      wsHandle(ws, state, body);
     },
-    drain: (ws) => releaseHeld(ws),
+    drain: (ws) => releaseHeld(ws, ws.getUserData()),
     close: (ws, code) => {
       const state = ws.getUserData();
       state.closed = true;

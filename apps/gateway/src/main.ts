@@ -5,9 +5,9 @@
  * kernel spreads connections) with its own pool of ingest threads.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, Counter, Registry } from 'prom-client';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { clickhouseUrl, loadConfig } from '@floodgate/config';
+import { clickhouseUrl, loadConfig, topicReplication } from '@floodgate/config';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { createLogger } from '@floodgate/logging';
 import { onShutdown } from '@floodgate/lifecycle';
@@ -26,6 +26,17 @@ const STATE_INTERVAL_MS = 1000;
 
 async function runGatewayProcess(config: GatewayConfig): Promise<void> {
   const logger = createLogger('gateway').child({ worker: cluster.worker?.id });
+  // No client may take a process down, so reaching these is a bug: say what it was in the log
+  // (Node would only print it to stderr) before the process exits and the primary restarts it.
+  // Carrying on is not an option: the state of whatever threw is unknown.
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception; the gateway process exits');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: reason }, 'unhandled rejection; the gateway process exits');
+    process.exit(1);
+  });
   const tracing = setupTracing({
     defaultServiceName: 'floodgate-gateway',
     spanStore: { url: clickhouseUrl(config), username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, database: config.CLICKHOUSE_DATABASE },
@@ -57,7 +68,7 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
   await ensureTopics(kafka, [
     { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
     { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
-  ]);
+  ], topicReplication(config));
 
   // Kafka reachability for /readyz: one metadata probe per host, not one per process.
   const admin = kafka.admin();
@@ -78,6 +89,13 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
   let shuttingDown = false;
   let ingestPort: number | undefined;
   const restarts: number[] = [];
+  // The primary's own metrics, served next to the processes' aggregated ones.
+  const primaryRegistry = new Registry();
+  const processRestarts = new Counter({
+    name: 'floodgate_gateway_process_restarts_total',
+    help: 'Gateway processes that exited unexpectedly and were restarted by the primary',
+    registers: [primaryRegistry],
+  });
 
   const fork = (): Worker => {
     const worker = cluster.fork();
@@ -101,6 +119,7 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
     states.delete(worker.id);
     if (shuttingDown) return;
     // A crashing process is restarted; a crash loop backs off (up to 30 s) instead of spinning.
+    processRestarts.inc();
     const now = Date.now();
     restarts.push(now);
     while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
@@ -132,7 +151,10 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
         },
       };
     },
-    metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+    metrics: async () => ({
+      contentType: aggregator.contentType,
+      body: `${await aggregator.clusterMetrics()}\n${await primaryRegistry.metrics()}`,
+    }),
     traces: traceQueries(config),
   });
   const { port: adminPort } = await adminServer.listen();

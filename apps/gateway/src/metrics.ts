@@ -53,6 +53,16 @@ export function createGatewayMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    wsThrottled: new Gauge({
+      name: 'floodgate_gateway_websocket_throttled_connections',
+      help: 'Open WebSocket connections behind on reading their acks (messages held or buffered bytes over a quarter of the bound), as of the last sweep',
+      registers: [registry],
+    }),
+    wsHeldMessages: new Gauge({
+      name: 'floodgate_gateway_websocket_held_messages',
+      help: 'Messages of throttled WebSocket connections held unprocessed, as of the last sweep',
+      registers: [registry],
+    }),
     wsConnections: new Gauge({
       name: 'floodgate_gateway_websocket_connections',
       help: 'Open WebSocket connections',

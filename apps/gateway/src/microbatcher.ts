@@ -23,6 +23,11 @@ export interface MicrobatcherOptions {
   maxPending: number;
   onTaskDone?: (result: IngestResult) => void;
   onTaskError: (error: unknown) => void;
+  /**
+   * A reply callback (or onTaskDone) threw: reported here, and the other requests of the
+   * micro-batch are still answered.
+   */
+  onCallbackError: (error: unknown) => void;
 }
 
 // A worker that died may have handed the events to Kafka already: their fate is unknown, and their
@@ -129,14 +134,36 @@ export class Microbatcher {
       .then(
         (result: IngestResult) => {
           this.recordDrained(n);
-          this.options.onTaskDone?.(result);
-          for (let i = 0; i < n; i++) requests[i]!.reply(result.replies[i]!);
+          this.guard(() => this.options.onTaskDone?.(result));
+          for (let i = 0; i < n; i++) this.answer(requests[i]!, result.replies[i]!);
         },
         (error: unknown) => {
           this.recordDrained(n);
           this.options.onTaskError(error);
-          for (const r of requests) r.reply(WORKER_FAILED);
+          for (const r of requests) this.answer(r, WORKER_FAILED);
         },
       );
+  }
+
+  /**
+   * One request's reply. A throw there (a reply written to a connection that is gone, say) must
+   * neither skip the other requests of the micro-batch nor escape as an unhandled rejection, which
+   * would end the process and every connection on it.
+   */
+  private answer(request: PendingRequest, reply: IngestReply): void {
+    try {
+      request.reply(reply);
+    } catch (error) {
+      this.options.onCallbackError(error);
+    }
+  }
+
+  /** An observer callback, kept from breaking the replies like a reply callback. */
+  private guard(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.options.onCallbackError(error);
+    }
   }
 }

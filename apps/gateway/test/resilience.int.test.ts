@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { clickhouseUrl, loadConfig, stackSchema, type StackConfig } from '@flood
 import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
 import { startPipeline, type RunningPipeline } from '../../cli/src/run/pipeline.ts';
 import { stackDown, stackUp } from '../../cli/src/stack/index.ts';
+import { childrenOf, metricValue, scrapeMetrics } from './helpers.ts';
 
 /**
  * The gateway under failure: a crashed gateway process, Kafka stopped and started again, and a
@@ -14,22 +15,6 @@ import { stackDown, stackUp } from '../../cli/src/stack/index.ts';
  * stopping it disturbs no other test; NATS and ClickHouse are the shared ones, used as external.
  */
 const KEY = 'key-resilience-0001';
-
-/** Gateway processes forked by the primary (its other children, e.g. esbuild's, are skipped). */
-function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('gateway/src/main.ts')) children.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return children;
-}
 
 describe('gateway resilience', () => {
   const shared = stackConfigForTests();
@@ -86,8 +71,9 @@ describe('gateway resilience', () => {
     return { status: response.status, json: (await response.json()) as { ready: boolean; checks: Record<string, unknown> } };
   }
 
-  it('restarts a crashed gateway process, and keeps serving meanwhile', async () => {
+  it('restarts a crashed gateway process, counts the restart, and keeps serving meanwhile', async () => {
     expect((await post()).status).toBe(202);
+    expect(metricValue(await scrapeMetrics(pipeline.adminUrl), 'floodgate_gateway_process_restarts_total')).toBe(0);
     const processes = childrenOf(pipeline.pids.gateway!);
     expect(processes).toHaveLength(2);
     process.kill(processes[0]!, 'SIGKILL');
@@ -107,6 +93,8 @@ describe('gateway resilience', () => {
       const now = childrenOf(pipeline.pids.gateway!);
       return now.length === 2 && !now.includes(processes[0]!) && (await readiness()).json.checks.processes_ready === 2;
     }, { timeoutMs: 20_000, intervalMs: 200, description: 'a replacement gateway process' });
+    // The primary counts it: the metric the hostile-client tests expect to stay at 0.
+    expect(metricValue(await scrapeMetrics(pipeline.adminUrl), 'floodgate_gateway_process_restarts_total')).toBe(1);
   });
 
   it('answers 503 with Retry-After within a bounded time while Kafka is down, and resumes when it returns', async () => {

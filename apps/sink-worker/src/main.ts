@@ -3,7 +3,7 @@ import { setTimeout as delayFor } from 'node:timers/promises';
 import { AggregatorRegistry } from 'prom-client';
 import { backoffDelay } from '@floodgate/actors';
 import { migrate } from '@floodgate/clickhouse';
-import { clickhouseUrl, loadConfig } from '@floodgate/config';
+import { clickhouseUrl, loadConfig, topicReplication } from '@floodgate/config';
 import { FloodgateError } from '@floodgate/errors';
 import { createKafka, ensureTopics } from '@floodgate/kafka';
 import { createLogger, type Logger } from '@floodgate/logging';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     ensureTopics(kafka, [
       { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
       { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
-    ]),
+    ], topicReplication(config)),
   );
   const nc = await untilReady('nats connect', logger, () => connectNats({ url: config.NATS_URL, name: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger }));
 

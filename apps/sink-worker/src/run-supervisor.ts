@@ -1,4 +1,5 @@
 import { migrate } from '@floodgate/clickhouse';
+import { topicReplication } from '@floodgate/config';
 import { createKafka, ensureTopics } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
 import { onParentExit } from '@floodgate/lifecycle';
@@ -25,7 +26,7 @@ export async function runSupervisor(config: SupervisorConfig, logger: Logger): P
   await ensureTopics(kafka, [
     { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
     { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
-  ]);
+  ], topicReplication(config));
   const admin = kafka.admin();
   await admin.connect();
   const nc = await connectNats({ url: config.NATS_URL, name: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });

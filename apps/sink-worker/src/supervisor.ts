@@ -25,7 +25,8 @@ import { DRAINED_MESSAGE } from './ipc.ts';
 import { consumerLag } from './lag.ts';
 
 
-const WORKER_ENTRY = fileURLToPath(new URL('./main.ts', import.meta.url));
+/** main.ts from source, main.js in the compiled image (deploy/docker). */
+const WORKER_ENTRY = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './main.ts' : './main.js', import.meta.url));
 
 interface Slot {
   slot: number;

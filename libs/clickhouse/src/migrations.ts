@@ -25,27 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
     // 10,000 insert tokens: a batch re-sent by the sink after a crash or rebalance is dropped.
     // The constraints make a row without id or type a rejection (dead-lettered), not a bad row.
     statements: [
-      `CREATE TABLE IF NOT EXISTS {db}.events (
-        id String,
-        tenant LowCardinality(String),
-        type LowCardinality(String),
-        source String,
-        subject String,
-        time DateTime64(3, 'UTC'),
-        received_at DateTime64(3, 'UTC'),
-        inserted_at DateTime64(3, 'UTC') DEFAULT now64(3),
-        data String,
-        trace_id String,
-        kafka_partition UInt32,
-        kafka_offset UInt64,
-        INDEX time_minmax time TYPE minmax GRANULARITY 1,
-        CONSTRAINT id_present CHECK id != '',
-        CONSTRAINT type_present CHECK type != ''
-      )
-      ENGINE = ReplacingMergeTree
-      PARTITION BY toYYYYMM(time)
-      ORDER BY (tenant, type, id)
-      SETTINGS non_replicated_deduplication_window = 10000`,
+      eventsTable('tenant, type, id'),
     ],
   },
   {
@@ -188,8 +168,12 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/** The events table as migration 3 leaves it: migration 1's, with `source` in the sorting key. */
-const EVENTS_TABLE_V3 = `CREATE TABLE IF NOT EXISTS {db}.events (
+/**
+ * The events table with the given sorting key (migration 1 used `tenant, type, id`; migration 3
+ * rebuilds it with `source` in the key). Only the key differs between the versions.
+ */
+function eventsTable(orderBy: string): string {
+  return `CREATE TABLE IF NOT EXISTS {db}.events (
     id String,
     tenant LowCardinality(String),
     type LowCardinality(String),
@@ -208,8 +192,12 @@ const EVENTS_TABLE_V3 = `CREATE TABLE IF NOT EXISTS {db}.events (
   )
   ENGINE = ReplacingMergeTree
   PARTITION BY toYYYYMM(time)
-  ORDER BY (tenant, type, source, id)
+  ORDER BY (${orderBy})
   SETTINGS non_replicated_deduplication_window = 10000`;
+}
+
+/** The events table as migration 3 leaves it: migration 1's, with `source` in the sorting key. */
+const EVENTS_TABLE_V3 = eventsTable('tenant, type, source, id');
 
 /** Where the rebuild keeps the old table while it moves the rows out. */
 const REKEY_OLD = 'events_rekey_old';

@@ -1,4 +1,4 @@
 export { loadConfig, env } from './load.ts';
 export type { LoadConfigOptions } from './load.ts';
-export { stackSchema, clickhouseUrl } from './stack.ts';
+export { stackSchema, clickhouseUrl, topicReplication } from './stack.ts';
 export type { StackConfig } from './stack.ts';

@@ -42,11 +42,30 @@ export const stackSchema = z.object({
   KAFKA_TOPIC: env.string('events'),
   KAFKA_DLQ_TOPIC: env.string('events.dlq'),
   KAFKA_PARTITIONS: env.int(6, 1, 1024),
+  /**
+   * Replication factor of the topics created at start-up (existing topics are left as they are).
+   * 1 suits the local single broker; a cluster of 3 or more brokers wants 3 (deploy/ sets it).
+   */
+  KAFKA_REPLICATION_FACTOR: env.int(1, 1, 32),
+  /**
+   * `min.insync.replicas` of the topics created at start-up: with acks=all a write needs this many
+   * replicas in sync, so 2 of 3 survives one broker down without losing an acknowledged event.
+   * Must not exceed KAFKA_REPLICATION_FACTOR (checked where topics are created).
+   */
+  KAFKA_MIN_INSYNC_REPLICAS: env.int(1, 1, 32),
   /** How long `stack up` waits for each server it starts to answer before giving up. */
   STACK_START_TIMEOUT_MS: env.int(60_000, 1_000),
 });
 
 export type StackConfig = z.infer<typeof stackSchema>;
+
+/** The topic settings of the configuration, in the shape `ensureTopics` takes. */
+export function topicReplication(config: Pick<StackConfig, 'KAFKA_REPLICATION_FACTOR' | 'KAFKA_MIN_INSYNC_REPLICAS'>): {
+  replicationFactor: number;
+  minInsyncReplicas: number;
+} {
+  return { replicationFactor: config.KAFKA_REPLICATION_FACTOR, minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS };
+}
 
 /** The ClickHouse URL in force: CLICKHOUSE_URL, or the embedded endpoint's. */
 export function clickhouseUrl(config: Pick<StackConfig, 'CLICKHOUSE_URL' | 'CLICKHOUSE_EMBEDDED_PORT'>): string {

@@ -6,11 +6,28 @@ export interface TopicSpec {
   partitions: number;
 }
 
+export interface TopicReplication {
+  /** Copies of each partition; default 1 (the local single broker). */
+  replicationFactor?: number;
+  /** `min.insync.replicas` of new topics; default 1. At most replicationFactor. */
+  minInsyncReplicas?: number;
+}
+
 /**
- * Creates missing topics; existing ones are left alone (idempotent, safe on every start-up).
+ * Creates missing topics with the given replication; existing ones are left alone (idempotent,
+ * safe on every start-up; changing an existing topic's replication is an operator's reassignment).
  * A topic that exists with fewer partitions than asked is grown, never shrunk.
  */
-export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replicationFactor = 1): Promise<void> {
+export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replication: TopicReplication = {}): Promise<void> {
+  const replicationFactor = replication.replicationFactor ?? 1;
+  const minInsyncReplicas = replication.minInsyncReplicas ?? 1;
+  if (minInsyncReplicas > replicationFactor) {
+    // A topic like this accepts no acks=all write at all: refuse it before creating it.
+    throw new FloodgateError(
+      'CONFIG_INVALID',
+      `KAFKA_MIN_INSYNC_REPLICAS (${minInsyncReplicas}) must not exceed KAFKA_REPLICATION_FACTOR (${replicationFactor})`,
+    );
+  }
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -19,7 +36,12 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replication
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor })),
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions,
+          replicationFactor,
+          configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }],
+        })),
       });
     }
     const present = specs.filter((s) => existing.has(s.topic));

@@ -16,10 +16,13 @@ type AppName = 'gateway' | 'sink';
  * supervisor (docs/sink.md, "Scaling"), which restarts a sink process that dies, SINK_PROCESSES of
  * them (default 1). The pipeline in turn restarts either of these two if it dies.
  */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const ENTRIES: Record<AppName, string> = {
-  gateway: 'apps/gateway/src/main.ts',
-  sink: 'apps/sink-worker/src/supervisor-main.ts',
+  gateway: `apps/gateway/src/main.${FROM_SOURCE ? 'ts' : 'js'}`,
+  sink: `apps/sink-worker/src/supervisor-main.${FROM_SOURCE ? 'ts' : 'js'}`,
 };
+/** From source the apps run under tsx; the compiled image (deploy/docker) has plain JavaScript. */
+const LOADER_ARGS = FROM_SOURCE ? ['--import', 'tsx'] : [];
 
 /**
  * Restarts of the gateway primary or the sink supervisor: never given up (every process is
@@ -84,7 +87,7 @@ class SupervisedApp {
   }
 
   private spawn(): void {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, ENTRIES[this.name])], {
+    const child = spawn(process.execPath, [...LOADER_ARGS, path.join(REPO_ROOT, ENTRIES[this.name])], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.options.env },
       // The IPC channel lets the app notice when this process dies and stop instead of lingering.
