@@ -2,7 +2,7 @@ import { Piscina } from 'piscina';
 import { errorBody, httpStatusOf, type FloodgateErrorCode } from '@floodgate/errors';
 import { DEFAULT_EVENT_LIMITS, FORMAT_OF_CONTENT_TYPE } from '@floodgate/event-model';
 import type { Logger } from '@floodgate/logging';
-import { CONTENT_ENCODINGS, INGEST_WORKER_FILE, KIND_CODE, type ContentEncoding, type IngestReply, type IngestWorkerData } from '@floodgate/ingest-worker';
+import { CONTENT_ENCODINGS, INGEST_WORKER_FILE, KIND_CODE, type ContentEncoding, type IngestCounts, type IngestReply, type IngestWorkerData } from '@floodgate/ingest-worker';
 import { clickhouseUrl } from '@floodgate/config';
 import { TraceDecision, flushWorkerTelemetry } from '@floodgate/telemetry';
 import type { Tracing } from '@floodgate/telemetry/sdk';
@@ -114,6 +114,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
     maxPending: config.MAX_PENDING_REQUESTS,
     onTaskDone: (result) => {
       if (result.kafkaMs !== undefined) metrics.kafkaProduceDuration.observe(result.kafkaMs / 1000);
+      countIngest(result.counts);
     },
     onTaskError: (error) => logger.error({ err: error }, 'ingest task failed'),
     // Replies are guarded against connections that went away; one that still throws is a bug,
@@ -168,6 +169,22 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
     const status = httpStatusOf(code);
     send(res, status, errorBody(code, message), headers ?? (status === 503 ? overloadRetryAfter() : undefined));
     observe(route, status, started, code);
+    // Refused at the edge, before parsing: its events are not counted; one request counts as one.
+    metrics.events.received.inc({ component: 'gateway' });
+    metrics.events.dropped.inc({ component: 'gateway', code });
+  }
+
+  /** The ingest threads' counts of one micro-batch (the gateway received what they parsed, sent what Kafka acknowledged). */
+  function countIngest(counts: IngestCounts | undefined): void {
+    if (!counts) return;
+    const { events } = metrics;
+    for (const component of ['gateway', 'ingest'] as const) {
+      events.received.inc({ component }, counts.received);
+      events.sent.inc({ component }, counts.sent);
+    }
+    if (counts.errored > 0) events.errored.inc({ component: 'ingest', code: counts.produceFailure ?? 'KAFKA_UNAVAILABLE' }, counts.errored);
+    for (const [code, n] of Object.entries(counts.dropped)) events.dropped.inc({ component: 'ingest', code }, n);
+    if (counts.produceFailure) metrics.kafkaProduceFailures.inc({ component: 'ingest', code: counts.produceFailure });
   }
 
   function observe(route: string, status: number, started: number, code?: string): void {

@@ -1,9 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createEventCounters, createKafkaProduceFailures } from '@floodgate/telemetry';
 
 /** The gateway's Prometheus metrics, one registry per gateway process (aggregated by the primary). */
 export function createGatewayMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'floodgate_gateway_' });
+  // The standard Node.js names (process_*, nodejs_*), no prefix: stock dashboards work; `job` tells the components apart.
+  collectDefaultMetrics({ register: registry });
   const requests = new Counter({
     name: 'floodgate_gateway_requests_total',
     help: 'Requests (HTTP) and messages (WebSocket) answered, by route and status',
@@ -13,6 +15,9 @@ export function createGatewayMetrics() {
   return {
     registry,
     requests,
+    /** The cross-component contract: component="gateway" (the edge) and "ingest" (the worker threads). */
+    events: createEventCounters(registry),
+    kafkaProduceFailures: createKafkaProduceFailures(registry),
     eventsAccepted: new Counter({
       name: 'floodgate_gateway_events_accepted_total',
       help: 'Events acknowledged by Kafka and answered 2xx/ack',

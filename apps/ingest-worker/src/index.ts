@@ -1,4 +1,4 @@
-export type { IngestTask, IngestReply, IngestResult, IngestWorkerData, IngestTelemetrySettings, RequestKind, ContentEncoding } from './task.ts';
+export type { IngestTask, IngestCounts, IngestReply, IngestResult, IngestWorkerData, IngestTelemetrySettings, RequestKind, ContentEncoding } from './task.ts';
 export { KIND_CODE, CONTENT_ENCODINGS } from './task.ts';
 export { parseRequest, processBatch } from './process-batch.ts';
 

@@ -124,6 +124,7 @@ export async function processBatch(task: IngestTask, settings: Settings, send: S
   const traceparents = task.traceparents;
   const batchTrace = BatchTrace.start(traceparents, task.bodies.byteLength);
   let rejected = 0;
+  const dropped: Record<string, number> = {};
   for (let i = 0; i < requests; i++) {
     const raw = new Uint8Array(task.bodies, task.offsets[i]!, task.offsets[i + 1]! - task.offsets[i]!);
     const kind = REQUEST_KINDS[task.kinds[i]!] ?? 'json';
@@ -132,6 +133,8 @@ export async function processBatch(task: IngestTask, settings: Settings, send: S
     if ('status' in parsed) {
       replies[i] = parsed;
       rejected++;
+      const code = parsed.code ?? 'REJECTED';
+      dropped[code] = (dropped[code] ?? 0) + 1;
       continue;
     }
     const traceparent = traceparents === undefined ? undefined : traceparents[i];
@@ -142,7 +145,7 @@ export async function processBatch(task: IngestTask, settings: Settings, send: S
   }
   if (messages.length === 0) {
     batchTrace?.end(undefined, undefined);
-    return { replies };
+    return { replies, counts: { received: rejected, sent: 0, errored: 0, dropped } };
   }
 
   batchTrace?.startSend(settings.topic ?? 'events', messages, rejected);
@@ -164,7 +167,14 @@ export async function processBatch(task: IngestTask, settings: Settings, send: S
     if (a === undefined) continue;
     replies[i] = failure === undefined ? acceptedReply(a) : unacknowledgedReply(failure, outcome!, a);
   }
-  return { replies, kafkaMs };
+  const counts = {
+    received: messages.length + rejected,
+    sent: failure === undefined ? messages.length : 0,
+    errored: failure === undefined ? 0 : messages.length,
+    dropped,
+    ...(failure === undefined ? {} : { produceFailure: failure }),
+  };
+  return { replies, kafkaMs, counts };
 }
 
 /**

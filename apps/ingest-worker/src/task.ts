@@ -53,6 +53,19 @@ export interface IngestResult {
   replies: IngestReply[];
   /** Duration of the Kafka send, when there was one. */
   kafkaMs?: number;
+  /** The metrics contract's counts for this micro-batch (component="ingest"; docs/metrics.md). */
+  counts?: IngestCounts;
+}
+
+/** Events of one micro-batch: parsed, acknowledged by Kafka, not acknowledged, refused (by code). */
+export interface IngestCounts {
+  received: number;
+  sent: number;
+  errored: number;
+  /** Refused requests by code; a request whose body could not be parsed counts as one event. */
+  dropped: Record<string, number>;
+  /** Set when the Kafka send failed: its code. */
+  produceFailure?: string;
 }
 
 export interface IngestWorkerData {

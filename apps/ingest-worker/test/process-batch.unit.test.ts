@@ -147,3 +147,17 @@ describe('processBatch (worker logic, Kafka send injected)', () => {
     });
   });
 });
+
+describe('processBatch counts for the metrics contract', () => {
+  it('counts received, sent and dropped events of a micro-batch, by code', async () => {
+    const result = await processBatch(taskOf(['[{"type":"a"},{"type":"b"}]', '{ not json', '{"type":"c"}']), settings, async () => {});
+    expect(result.counts).toEqual({ received: 4, sent: 3, errored: 0, dropped: { BODY_MALFORMED_JSON: 1 } });
+  });
+
+  it('counts a failed Kafka send as errored events and a produce failure with its code', async () => {
+    const result = await processBatch(taskOf(['[{"type":"a"},{"type":"b"}]']), settings, async () => {
+      throw new FloodgateError('KAFKA_UNAVAILABLE', 'broker down');
+    });
+    expect(result.counts).toEqual({ received: 2, sent: 0, errored: 2, dropped: {}, produceFailure: 'KAFKA_UNAVAILABLE' });
+  });
+});

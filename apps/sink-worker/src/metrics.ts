@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createEventCounters, type EventCounters } from '@floodgate/telemetry';
 
 /**
  * The sink's Prometheus metrics, served on /metrics of the admin port (aggregated over the sink
@@ -6,6 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export interface SinkMetrics {
   registry: Registry;
+  /** The cross-component contract (component="sink"): received from Kafka, sent to ClickHouse, errored inserts, dropped (dead-lettered). */
+  events: EventCounters;
   rowsReceived: Counter<'topic'>;
   rowsInserted: Counter<'topic'>;
   rowsDeadLettered: Counter<'topic' | 'code'>;
@@ -24,10 +27,12 @@ export interface SinkMetrics {
 }
 
 export function createSinkMetrics(registry = new Registry()): SinkMetrics {
-  collectDefaultMetrics({ register: registry, prefix: 'floodgate_sink_' });
+  // The standard Node.js names (process_*, nodejs_*), no prefix: stock dashboards work; `job` tells the components apart.
+  collectDefaultMetrics({ register: registry });
   const registers = [registry];
   return {
     registry,
+    events: createEventCounters(registry),
     rowsReceived: new Counter({ name: 'floodgate_sink_rows_received_total', help: 'Events read from Kafka (re-reads after a rebalance count again)', labelNames: ['topic'], registers }),
     rowsInserted: new Counter({ name: 'floodgate_sink_rows_inserted_total', help: 'Rows inserted into ClickHouse (batches ClickHouse deduplicated included)', labelNames: ['topic'], registers }),
     rowsDeadLettered: new Counter({ name: 'floodgate_sink_rows_dead_lettered_total', help: 'Events sent to the dead-letter topic, by reason code', labelNames: ['topic', 'code'], registers }),

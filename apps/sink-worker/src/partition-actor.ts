@@ -347,7 +347,10 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
       this.bufferedBytes += row.bytes;
     }
     if (this.landedThrough !== undefined && this.nextOffset > this.landedThrough) this.landedThrough = undefined;
-    if (received > 0) this.deps.metrics.rowsReceived.inc(this.labels, received);
+    if (received > 0) {
+      this.deps.metrics.rowsReceived.inc(this.labels, received);
+      this.deps.metrics.events.received.inc({ component: 'sink' }, received);
+    }
     gate.taken(message.epoch, message.bytes, this.bufferedBytes);
     if (skipCommit !== undefined) {
       this.phase = 'commit';
@@ -545,7 +548,10 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     if (letters.length > 0) {
       this.phase = 'dead-letter';
       await this.retrying('send dead letters', 'SINK_DLQ_UNAVAILABLE', () => this.deps.deadLetter(letters), deadLetterNeedsOperator);
-      for (const letter of letters) metrics.rowsDeadLettered.inc({ topic, code: letter.code });
+      for (const letter of letters) {
+        metrics.rowsDeadLettered.inc({ topic, code: letter.code });
+        metrics.events.dropped.inc({ component: 'sink', code: letter.code });
+      }
       status.deadLettered += letters.length;
       this.log.warn(
         { batch: { first: boundary.first, last: boundary.last }, deadLettered: letters.map((l) => ({ offset: l.message.offset, code: l.code, reason: l.reason.slice(0, 200) })) },
@@ -568,6 +574,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     const ms = this.now() - started;
     status.lastFlush = { at: new Date().toISOString(), rows: n, bytes, ms };
     metrics.rowsInserted.inc(this.labels, inserted);
+    metrics.events.sent.inc({ component: 'sink' }, inserted);
     this.deps.onFlushed?.(inserted, letters.length);
     metrics.batches.inc({ topic, reason });
     metrics.batchRows.observe(this.labels, n);
@@ -608,6 +615,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
           return { ok: false, code: failure.code, message: failure.message };
         }
         metrics.insertRetries.inc({ topic, code: failure.code });
+        metrics.events.errored.inc({ component: 'sink', code: failure.code }, rows.length);
         this.noteFailure('CLICKHOUSE_UNAVAILABLE', `${failure.code}: ${failure.message}`, failure.needsOperator, failure.code);
         const delay = backoffDelay(this.deps.retry, attempt);
         span?.retrying(attempt, failure.code, delay);

@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Admin } from 'kafkajs';
-import { AggregatorRegistry, Gauge, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { RestartTracker } from '@floodgate/actors';
 import { FloodgateError } from '@floodgate/errors';
 import type { Logger } from '@floodgate/logging';
@@ -87,6 +87,11 @@ export function createSinkSupervisor(config: SupervisorConfig, deps: SupervisorD
   const timers: NodeJS.Timeout[] = [];
   const ownRegistry = new Registry();
   const processesGauge = new Gauge({ name: 'floodgate_sink_supervisor_processes', help: 'Sink processes running (desired: label state=desired)', labelNames: ['state'], registers: [ownRegistry] });
+  const processRestarts = new Counter({
+    name: 'floodgate_sink_process_restarts_total',
+    help: 'Sink processes that exited unexpectedly and were restarted by the supervisor',
+    registers: [ownRegistry],
+  });
   const aggregator = new AggregatorRegistry();
 
   const policy = {
@@ -132,6 +137,7 @@ export function createSinkSupervisor(config: SupervisorConfig, deps: SupervisorD
     // is retried at the slowest pace, and said so loudly each time.
     const delayMs = decision.restart ? decision.delayMs : CRASH_LOOP_DELAY_MS;
     slot.restarts++;
+    processRestarts.inc();
     slot.state = 'restarting';
     if (decision.restart) logger.warn({ slot: slot.slot, pid, code, signal, delayMs }, 'sink process exited unexpectedly; restarting');
     else logger.error({ slot: slot.slot, pid, code, signal, failures: decision.failures, delayMs }, 'sink process keeps failing; restarting it at the slowest pace');

@@ -70,3 +70,5 @@ export { TraceStore, parseDuration } from './store.ts';
 export type { JourneySummary, TraceStoreOptions } from './store.ts';
 export { TRACES_TABLE } from './clickhouse-exporter.ts';
 export { flushWorkerTelemetry } from './worker-flush.ts';
+export { createEventCounters, createKafkaProduceFailures, EVENT_METRIC_NAMES } from './event-metrics.ts';
+export type { Component, EventCounters } from './event-metrics.ts';
