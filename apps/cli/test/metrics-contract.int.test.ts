@@ -4,10 +4,12 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
 import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
-import { metricValue, scrapeMetrics } from '../../gateway/test/helpers.ts';
+import { metricValue } from '../../gateway/test/helpers.ts';
 import { startPipeline, type RunningPipeline } from '../src/run/pipeline.ts';
 
 const API_KEY = 'metrics-contract-key-0001';
+const ADMIN_TOKEN = 'metrics-contract-admin-0001';
+const asAdmin = { authorization: `Bearer ${ADMIN_TOKEN}`, connection: 'close' };
 
 /**
  * Issue 12, one metrics contract: the gateway (its edge and its ingest threads) and the sink count
@@ -35,6 +37,7 @@ describe('one metrics contract across gateway, ingest and sink', () => {
         SINK_ADMIN_PORT: String(sinkPort),
         SINK_NATS_PREFIX: uniqueName('metrics'),
         FLOODGATE_API_KEYS: `metrics:${API_KEY}`,
+        FLOODGATE_ADMIN_TOKEN: ADMIN_TOKEN,
         SINK_FLUSH_MAX_AGE_MS: '300',
       },
       onLogLine: (app, line) => {
@@ -65,7 +68,7 @@ describe('one metrics contract across gateway, ingest and sink', () => {
 
     const sink = await waitFor(
       async () => {
-        const text = await (await fetch(`${sinkAdmin}/metrics`)).text();
+        const text = await (await fetch(`${sinkAdmin}/metrics`, { headers: asAdmin })).text();
         return metricValue(text, 'floodgate_events_sent_total', 'component="sink"') === 3 ? text : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 500, description: 'the sink to count 3 events sent to ClickHouse' },
@@ -73,7 +76,7 @@ describe('one metrics contract across gateway, ingest and sink', () => {
     expect(metricValue(sink, 'floodgate_events_received_total', 'component="sink"')).toBe(3);
     expect(metricValue(sink, 'floodgate_events_dropped_total', 'component="sink"') ?? 0).toBe(0);
 
-    const gateway = await scrapeMetrics(pipeline.adminUrl);
+    const gateway = await (await fetch(`${pipeline.adminUrl}/metrics`, { headers: asAdmin })).text();
     expect(metricValue(gateway, 'floodgate_events_received_total', 'component="ingest"')).toBe(4);
     expect(metricValue(gateway, 'floodgate_events_sent_total', 'component="ingest"')).toBe(3);
     expect(metricValue(gateway, 'floodgate_events_dropped_total', 'component="ingest",code="BODY_MALFORMED_JSON"')).toBe(1);
@@ -90,5 +93,30 @@ describe('one metrics contract across gateway, ingest and sink', () => {
       // The prom-client defaults under a renaming prefix (floodgate_gateway_process_cpu_…) are gone.
       expect(text).not.toMatch(/^floodgate_(gateway|sink)_(process_(cpu|resident|virtual|heap|start|open|max)|nodejs_)/m);
     }
+  });
+
+  it('applies one auth rule to every /metrics, one /readyz shape, and says Allow on 405 and WWW-Authenticate on 401', async () => {
+    for (const admin of [pipeline.adminUrl, sinkAdmin]) {
+      const denied = await fetch(`${admin}/metrics`, { headers: { connection: 'close' } });
+      expect(denied.status, admin).toBe(401);
+      expect(denied.headers.get('www-authenticate'), admin).toBe('Bearer realm="floodgate-admin"');
+      expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+      expect((await fetch(`${admin}/metrics`, { headers: asAdmin })).status, admin).toBe(200);
+      const ready = await fetch(`${admin}/readyz`, { headers: { connection: 'close' } });
+      expect(ready.status, admin).toBe(200);
+      const body = (await ready.json()) as { ready: unknown; checks: unknown };
+      expect(Object.keys(body).sort(), admin).toEqual(['checks', 'ready']);
+      expect(body.ready, admin).toBe(true);
+      expect(typeof body.checks, admin).toBe('object');
+      const post = await fetch(`${admin}/readyz`, { method: 'POST', headers: { connection: 'close' } });
+      expect(post.status, admin).toBe(405);
+      expect(post.headers.get('allow'), admin).toMatch(/^GET/);
+    }
+    const noKey = await post('[]');
+    expect(noKey.status).toBe(401);
+    expect(noKey.headers.get('www-authenticate')).toBe('Bearer realm="floodgate"');
+    const get = await fetch(`${pipeline.gatewayUrl}/v1/events`, { headers: { connection: 'close' } });
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
   });
 });

@@ -81,7 +81,11 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(body);
     };
-    if (req.method !== 'GET') return json(405, errorBody('METHOD_NOT_ALLOWED', `${req.method} is not allowed`));
+    if (req.method !== 'GET') {
+      res.writeHead(405, { 'content-type': 'application/json', allow: 'GET' });
+      res.end(errorBody('METHOD_NOT_ALLOWED', `${req.method} is not allowed`));
+      return;
+    }
     if (url === '/healthz') return json(200, '{"status":"ok"}');
     if (url === '/readyz') {
       options.readiness().then(
@@ -93,7 +97,9 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     const via = options.adminToken ? authorised(req, options.adminToken, parsed) : 'bearer';
     if (!via) {
       if (url === '/ui' || url === '/ui/traces') return html(res, 401, tokenPage(parsed.searchParams.has('token')));
-      return json(401, errorBody('UNAUTHORIZED', 'the admin token is required (Authorization: Bearer <FLOODGATE_ADMIN_TOKEN>)'));
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="floodgate-admin"' });
+      res.end(errorBody('UNAUTHORIZED', 'the admin token is required (Authorization: Bearer <FLOODGATE_ADMIN_TOKEN>)'));
+      return;
     }
     if (via === 'query') {
       // Keep the token out of the address bar and history: a cookie for /ui, then the page again.

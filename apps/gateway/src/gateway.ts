@@ -167,7 +167,9 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
 
   function sendError(res: HttpResponse, route: string, started: number, code: FloodgateErrorCode, message: string, headers?: Record<string, string>): void {
     const status = httpStatusOf(code);
-    send(res, status, errorBody(code, message), headers ?? (status === 503 ? overloadRetryAfter() : undefined));
+    // RFC 9110: a 401 names the scheme it wants.
+    const challenge = status === 401 ? { 'www-authenticate': 'Bearer realm="floodgate"' } : undefined;
+    send(res, status, errorBody(code, message), { ...challenge, ...(headers ?? (status === 503 ? overloadRetryAfter() : undefined)) });
     observe(route, status, started, code);
     // Refused at the edge, before parsing: its events are not counted; one request counts as one.
     metrics.events.received.inc({ component: 'gateway' });
@@ -471,7 +473,8 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
     const method = req.getMethod().toUpperCase();
     const url = req.getUrl();
     if (url === '/v1/events' || url === '/v1/stream') {
-      return sendError(res, url, started, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url}`);
+      // RFC 9110: a 405 lists the methods the route takes.
+      return sendError(res, url, started, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url}`, { allow: url === '/v1/events' ? 'POST' : 'GET' });
     }
     sendError(res, 'other', started, 'NOT_FOUND', `no route ${method} ${url}`);
   });

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@floodgate/logging';
@@ -8,21 +9,43 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/** The /readyz body, the same shape as the gateway's: `{ "ready": true, "checks": { … } }`. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, boolean | number | string>;
+}
+
+const errorBody = (code: string, message: string) => JSON.stringify({ error: { code, message } });
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const a = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /**
- * The sink's admin endpoint: `GET /metrics` (Prometheus text), `GET /healthz` (alive) and
- * `GET /readyz` (200 once consuming, 503 before and while draining).
+ * The sink's admin endpoint: `GET /metrics` (Prometheus text; with FLOODGATE_ADMIN_TOKEN set it
+ * needs the token, as on the gateway's admin port), `GET /healthz` (alive) and `GET /readyz` (200
+ * once consuming, 503 before and while draining).
  */
 export async function startAdminServer(options: {
   host: string;
   port: number;
   metrics: () => Promise<{ body: string; contentType: string }>;
-  ready: () => boolean;
+  readiness: () => Readiness;
+  adminToken?: string;
   logger: Logger;
 }): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' }).end(errorBody('METHOD_NOT_ALLOWED', `${req.method} is not allowed`));
+      return;
+    }
+    if (path === '/metrics' && options.adminToken && !bearerMatches(req.headers.authorization, options.adminToken)) {
+      res
+        .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="floodgate-admin"' })
+        .end(errorBody('UNAUTHORIZED', 'the admin token is required (Authorization: Bearer <FLOODGATE_ADMIN_TOKEN>)'));
       return;
     }
     if (path === '/metrics') {
@@ -40,8 +63,8 @@ export async function startAdminServer(options: {
       return;
     }
     if (path === '/readyz') {
-      const ready = options.ready();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ready' : 'not ready' }));
+      const readiness = options.readiness();
+      res.writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(readiness));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');

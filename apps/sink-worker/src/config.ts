@@ -60,6 +60,8 @@ export const sinkSchema = stackSchema.extend({
   /** Admin HTTP endpoint (/metrics, /healthz, /readyz). Port 0 picks a free one. */
   SINK_ADMIN_HOST: env.string('127.0.0.1'),
   SINK_ADMIN_PORT: env.int(9091, 0, 65535),
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`: the same rule as the gateway's admin port. */
+  FLOODGATE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 
   /** A drain (SIGTERM, `sink drain`) that takes longer is cut short; nothing uncommitted is lost. */
   SINK_SHUTDOWN_TIMEOUT_MS: env.int(30_000, 100, 600_000),

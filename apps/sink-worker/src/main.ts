@@ -82,7 +82,8 @@ async function main(): Promise<void> {
       host: config.SINK_ADMIN_HOST,
       port: config.SINK_ADMIN_PORT,
       metrics: registryMetrics(metrics.registry),
-      ready: () => ready,
+      readiness: () => ({ ready, checks: { consuming: ready } }),
+      adminToken: config.FLOODGATE_ADMIN_TOKEN,
       logger,
     }).catch((error: unknown) => {
       // Metrics are not worth refusing to deliver events for; say so loudly and go on.

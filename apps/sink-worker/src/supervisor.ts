@@ -307,7 +307,8 @@ export function createSinkSupervisor(config: SupervisorConfig, deps: SupervisorD
           const [workers, own] = await Promise.all([aggregator.clusterMetrics(), ownRegistry.metrics()]);
           return { body: `${workers}\n${own}`, contentType: aggregator.contentType };
         },
-        ready: () => !stopping,
+        readiness: () => ({ ready: !stopping, checks: { stopping, processes_running: [...slots.values()].filter((s) => s.state === 'running').length } }),
+        adminToken: config.FLOODGATE_ADMIN_TOKEN,
         logger,
       }).catch((error: unknown) => {
         logger.error({ err: error, port: config.SINK_ADMIN_PORT }, 'cannot start the supervisor admin endpoint (/metrics); continuing without it');
