@@ -1,7 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isFloodgateError } from '@floodgate/errors';
-import { registerRunCommands } from './run/commands.ts';
-import { registerStackCommands } from './stack/commands.ts';
+import { registerCommands } from './commands.ts';
 
 /** One line on stderr naming the error code, so a user can look it up in docs/errors.md. */
 function report(error: unknown): void {
@@ -14,18 +14,16 @@ function report(error: unknown): void {
   }
 }
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('floodgate')
   .description('Floodgate: HTTP/WebSocket events → Kafka → ClickHouse')
+  .version(version, '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride();
 
-registerStackCommands(program);
-registerRunCommands(program);
-(await import('./sink/status.ts')).registerStatusCommand(program);
-(await import('./sink/commands.ts')).registerSinkCommands(program);
-(await import('./bench/commands.ts')).registerBenchCommands(program);
-(await import('./trace/commands.ts')).registerTraceCommand(program);
-(await import('./trace/commands.ts')).registerTracesCommand(program);
+// Only the command that runs is loaded: `--help` and `--version` stay well under a second.
+await registerCommands(program, process.argv);
 
 try {
   await program.parseAsync(process.argv);
