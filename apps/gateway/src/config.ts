@@ -59,6 +59,16 @@ export const gatewaySchema = stackSchema
     WS_MAX_UNACKED: env.int(64, 1, 100_000),
     /** Bytes buffered towards a slow reader: past a quarter of it the connection is throttled, past it closed. */
     WS_MAX_BUFFERED_BYTES: env.int(1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
+    /**
+     * Freshness canary (docs/metrics.md): every this many ms one canary event goes through this
+     * gateway into ClickHouse and its time to land is `floodgate_freshness_seconds`. 0: off (the
+     * default; `floodgate start` turns it on at 5000).
+     */
+    GATEWAY_CANARY_INTERVAL_MS: env.int(0, 0, 3_600_000),
+    /** The sink's events table in CLICKHOUSE_DATABASE, where the canaries land (the sink's SINK_TABLE). */
+    GATEWAY_CANARY_TABLE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('events'),
+    /** Set by the primary for its processes: the canary's key (tenant floodgate-canary). Not for operators. */
+    FLOODGATE_CANARY_KEY: z.string().min(16).optional(),
     /** A reader throttled (behind on its acks) this long is closed with 4008. */
     WS_SLOW_READER_CLOSE_MS: env.int(10_000, 100, 600_000),
     /** A connection silent this long is closed; pings are sent before that. */

@@ -11,6 +11,7 @@ import { Microbatcher } from './microbatcher.ts';
 import { ApiKeyStore, loadApiKeysFile, parseApiKeysVariable, presentedKey, type ApiKey } from './auth.ts';
 import { RateLimiter, retryAfterSeconds, type RateLimits } from './rate-limit.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
+import { CANARY_TENANT } from './canary.ts';
 import { abortRequestTrace, endRequestTrace, startRequestTrace, type RequestTrace } from './request-trace.ts';
 import type { GatewayConfig } from './config.ts';
 
@@ -126,6 +127,8 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
   const keys = new ApiKeyStore([
     ...(config.FLOODGATE_API_KEYS ? parseApiKeysVariable(config.FLOODGATE_API_KEYS) : []),
     ...(config.FLOODGATE_API_KEYS_FILE ? loadApiKeysFile(config.FLOODGATE_API_KEYS_FILE) : []),
+    // The primary's freshness canary (canary.ts) comes in through the front door like any client.
+    ...(config.FLOODGATE_CANARY_KEY ? parseApiKeysVariable(`${CANARY_TENANT}:${config.FLOODGATE_CANARY_KEY}`) : []),
   ]);
   const authOff = config.FLOODGATE_AUTH === 'off';
   if (authOff) logger.warn('FLOODGATE_AUTH=off: requests without a key are accepted as tenant "default" (unsafe)');

@@ -17,6 +17,7 @@ import { setupTracing, telemetrySettings } from '@floodgate/telemetry/sdk';
 import { gatewaySchema, type GatewayConfig } from './config.ts';
 import { createGateway } from './gateway.ts';
 import { createAdminServer } from './admin.ts';
+import { newCanaryKey, startCanary } from './canary.ts';
 
 type ProcessReport =
   | { kind: 'listening'; port: number }
@@ -97,8 +98,9 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
     registers: [primaryRegistry],
   });
 
+  const canaryKey = config.GATEWAY_CANARY_INTERVAL_MS > 0 ? newCanaryKey() : undefined;
   const fork = (): Worker => {
-    const worker = cluster.fork();
+    const worker = cluster.fork(canaryKey ? { FLOODGATE_CANARY_KEY: canaryKey } : {});
     worker.on('message', (report: ProcessReport) => {
       if (report.kind === 'listening') {
         if (ingestPort === undefined) ingestPort = report.port;
@@ -160,10 +162,28 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
   const { port: adminPort } = await adminServer.listen();
 
   for (let i = 0; i < config.GATEWAY_PROCESSES; i++) fork();
+  const canaryHost = ['0.0.0.0', '::', ''].includes(config.GATEWAY_HOST) ? '127.0.0.1' : config.GATEWAY_HOST;
+  const canaryClient = canaryKey
+    ? createClickHouse({ url: clickhouseUrl(config), username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, database: 'default', requestTimeoutMs: 10_000 })
+    : undefined;
+  const canary = canaryKey && canaryClient
+    ? startCanary({
+        ingestUrl: () => (ingestPort === undefined ? undefined : `http://${canaryHost.includes(':') ? `[${canaryHost}]` : canaryHost}:${ingestPort}`),
+        key: canaryKey,
+        intervalMs: config.GATEWAY_CANARY_INTERVAL_MS,
+        clickhouse: canaryClient,
+        database: config.CLICKHOUSE_DATABASE,
+        table: config.GATEWAY_CANARY_TABLE,
+        registry: primaryRegistry,
+        logger: logger.child({ component: 'canary' }),
+      })
+    : undefined;
 
   onShutdown(logger, async () => {
     shuttingDown = true;
     clearInterval(probeTimer);
+    canary?.stop();
+    await canaryClient?.close().catch(() => {});
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     const exited = Promise.all(workers.map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve())))));
     for (const w of workers) w.process.kill('SIGTERM');

@@ -67,19 +67,20 @@ function sources(dir: string): string[] {
 
 describe('shipped Prometheus alert rules', () => {
   it('pass promtool check rules', () => {
-    expect(promtool(['check', 'rules', RULES])).toContain('SUCCESS: 7 rules found');
+    expect(promtool(['check', 'rules', RULES])).toContain('SUCCESS: 8 rules found');
   });
 
   it('fire on the situation each is for and not on a healthy one (promtool test rules)', () => {
     expect(promtool(['test', 'rules', 'floodgate-alerts.test.yml'], path.join(DIR, 'prometheus'))).toContain('SUCCESS');
   });
 
-  it('cover lag growing, partition stuck, dead-letter rate, gateway 5xx and 503, produce failures and restarts', () => {
+  it('cover lag growing, partition stuck, dead-letter rate, freshness, gateway 5xx and 503, produce failures and restarts', () => {
     const alerts = [...rulesText.matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1]);
     expect(alerts).toEqual([
       'FloodgateSinkLagGrowing',
       'FloodgatePartitionStuck',
       'FloodgateDeadLetterRate',
+      'FloodgateFreshnessOverObjective',
       'FloodgateGateway5xxRate',
       'FloodgateGatewayOverloaded',
       'FloodgateKafkaProduceFailures',

@@ -23,6 +23,8 @@ export function registerRunCommands(program: Command): void {
         keyLine = `development API key (tenant "dev"): ${key}  (kept in ${path.relative(process.cwd(), file) || file})`;
         authHeader = ` -H 'authorization: Bearer ${key}'`;
       }
+      // The freshness canary (docs/metrics.md) runs under `floodgate start` unless set otherwise.
+      if (process.env.GATEWAY_CANARY_INTERVAL_MS === undefined) env.GATEWAY_CANARY_INTERVAL_MS = '5000';
       const pipeline = await startPipeline({ env });
       const url = pipeline.gatewayUrl;
       process.stderr.write(

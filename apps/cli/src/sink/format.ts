@@ -42,6 +42,8 @@ export interface Health {
 
 export interface StatusView {
   health: Health;
+  /** The freshness canary's last measurement per gateway; null when it could not be read. */
+  freshness?: Array<{ gateway: string; seconds: number; landedAt: string }> | null;
   supervisors: SupervisorRecord[];
   processes: Array<ProcessRecord & { actors: ActorRecord[] }>;
   partitions: PartitionView[];
@@ -193,6 +195,15 @@ export function renderStatus(view: StatusView, now = Date.now(), options: Render
     // Why each paused partition is paused (the PAUSED column only names the reason).
     const why = rows.flatMap((p) => p.paused.map((line) => `partition ${p.partition} paused: ${line}`));
     if (why.length > 0) parts.push(why.join('\n'));
+  }
+  if (view.freshness !== undefined) {
+    parts.push(
+      view.freshness === null
+        ? 'freshness: unknown (ClickHouse could not be read)'
+        : view.freshness.length === 0
+          ? 'freshness: no canary landed in the last 10 minutes (GATEWAY_CANARY_INTERVAL_MS; floodgate start runs one every 5 s)'
+          : view.freshness.map((f) => `freshness: ${f.seconds.toFixed(3)} s from accepted to queryable (gateway ${f.gateway}, canary landed ${ago(f.landedAt, now)})`).join('\n'),
+    );
   }
   if (!view.health.ok) parts.push(`unhealthy (exit 2):\n${view.health.problems.map((p) => `  ${p}`).join('\n')}`);
   return parts.join('\n\n');

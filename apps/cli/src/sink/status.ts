@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '@floodgate/config';
 import { buildStatusView, renderStatus } from './format.ts';
-import { cliSinkSchema, openControl, readLag, readMembers } from './control.ts';
+import { cliSinkSchema, openControl, readFreshness, readLag, readMembers } from './control.ts';
 
 /**
  * `floodgate status`: every live sink process (from the NATS members bucket), its partition
@@ -36,6 +36,10 @@ export function registerStatusCommand(program: Command): void {
           return new Map();
         });
         const view = buildStatusView(members.supervisors, members.processes, members.actors, lags, [...pairs.values()]);
+        view.freshness = await readFreshness(config).catch((error: unknown) => {
+          process.stderr.write(`floodgate: warning: cannot read the freshness canary from ClickHouse: ${(error as Error).message}\n`);
+          return null;
+        });
         process.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : `${renderStatus(view, Date.now(), { wide: options.wide === true })}\n`);
         if (!view.health.ok) process.exitCode = UNHEALTHY_EXIT_CODE;
       } finally {
