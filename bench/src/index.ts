@@ -8,7 +8,7 @@ export type { EventKind } from './payload.ts';
 export { renderSummary } from './report.ts';
 export type { BenchReport } from './report.ts';
 export { renderHtml } from './html.ts';
-export { listRuns, getRun, renderHistory, renderCompare } from './store.ts';
+export { listRuns, getRun, renderHistory, renderCompare, historyJson } from './store.ts';
 export type { Profile } from './profile.ts';
 export { judgeRun, parseSlo, verdictLine, MOSTLY_FAILED } from './verdict.ts';
 export type { Slo, Verdict, SloCheck } from './verdict.ts';

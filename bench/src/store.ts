@@ -118,6 +118,20 @@ export async function listRuns(client: ClickHouseClient, database: string, limit
   return (await result.json<Record<string, unknown>>()).map(normalise);
 }
 
+/**
+ * A stored run as `bench history --json` prints it: the CLI's one JSON convention (camelCase keys,
+ * ISO-8601 times, numbers as numbers), not the table's column names.
+ */
+export function historyJson(row: RunListRow): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    // ClickHouse's DateTime64 text ('2026-01-01 00:00:00.000') is UTC.
+    out[camel] = key.endsWith('_at') && typeof value === 'string' && /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/.test(value) ? new Date(`${value.replace(' ', 'T')}Z`).toISOString() : value;
+  }
+  return out;
+}
+
 /** A run by id or unique id prefix. */
 export async function getRun(client: ClickHouseClient, database: string, id: string): Promise<BenchReport> {
   const result = await client.query({

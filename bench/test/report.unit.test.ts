@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, lineChart, niceTicks, renderHtml } from '../src/html.ts';
 import { renderSummary } from '../src/report.ts';
-import { renderCompare, renderHistory, toRow } from '../src/store.ts';
+import { historyJson, renderCompare, renderHistory, toRow } from '../src/store.ts';
 import { fixtureReport } from './fixture.ts';
 
 describe('HTML report', () => {
@@ -76,6 +76,13 @@ describe('stored runs', () => {
     const row = toRow(fixtureReport());
     expect(row).toMatchObject({ run_id: '20260101-000000-abcd', started_at: '2026-01-01 00:00:00.000', scenario: 'storm', batch: 10, p99_ms: 21.3, delivery: 'pass', delivered_rows: 127920, duplicate_ids: 0, nproc: 2 });
     expect(JSON.parse(row.report).runId).toBe('20260101-000000-abcd');
+  });
+
+  it('print as JSON the CLI way: camelCase keys, ISO-8601 times, numbers as numbers', () => {
+    const { report: _report, ...row } = toRow(fixtureReport());
+    const json = historyJson(row);
+    expect(json).toMatchObject({ runId: '20260101-000000-abcd', startedAt: '2026-01-01T00:00:00.000Z', scenario: 'storm', batch: 10, p99Ms: 21.3, deliveredRows: 127920 });
+    expect(Object.keys(json).filter((k) => k.includes('_'))).toEqual([]);
   });
 
   it('list as history and compare side by side', () => {

@@ -5,6 +5,7 @@ import { createClickHouse } from '@floodgate/clickhouse';
 import {
   constantProfile,
   getRun,
+  historyJson,
   listRuns,
   parseDuration,
   parseMix,
@@ -331,7 +332,7 @@ export function registerBenchCommands(program: Command): void {
       const { client, database } = clickhouseFor(flags);
       try {
         const rows = await listRuns(client, database, int('--limit', flags.limit), flags.scenario);
-        process.stdout.write(flags.json ? `${JSON.stringify(rows, null, 2)}\n` : `${renderHistory(rows)}\n`);
+        process.stdout.write(flags.json ? `${JSON.stringify(rows.map(historyJson), null, 2)}\n` : `${renderHistory(rows)}\n`);
       } finally {
         await client.close();
       }
