@@ -4,7 +4,8 @@
 #   - npm dependencies: `npm install` only when node_modules is missing or older than
 #     package-lock.json / a package.json (or the `floodgate` bin link is missing);
 #   - Debian packages, only those missing: nats-server, Java 17+ (openjdk-17-jre-headless), maven,
-#     chromium (the browser tests: the bench report and the /ui/traces page).
+#     chromium (the browser tests: the bench report and the /ui/traces page), prometheus (promtool,
+#     for the alert-rule tests).
 # The Kafka jars are fetched by `floodgate stack up` itself (once, into FLOODGATE_HOME/cache), so
 # `stack up` works on its own on a machine where this script has run.
 set -euo pipefail
@@ -59,6 +60,9 @@ fi
 command -v mvn >/dev/null || packages+=(maven)
 # The gateway's slow-reader test uses a few lines of Python (a socket with a fixed receive buffer).
 command -v python3 >/dev/null || packages+=(python3)
+# promtool (Debian's prometheus package) checks the shipped alert rules and dashboard queries offline
+# (libs/telemetry/test/observability.unit.test.ts); the package starts no daemon without systemd.
+command -v promtool >/dev/null || packages+=(prometheus)
 # Headless Chromium for the bench's HTML report test (bench/test/report-browser.int.test.ts).
 command -v chromium >/dev/null || [[ -x /usr/bin/chromium ]] || packages+=(chromium)
 
