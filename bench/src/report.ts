@@ -2,6 +2,7 @@ import type { LatencySummary } from './histogram.ts';
 import type { DeliveryProof } from './proof.ts';
 import type { Profile } from './profile.ts';
 import type { ResourceSample, ResourceSummary } from './resources.ts';
+import { renderTable } from '@floodgate/tables';
 import { verdictLine, type Verdict } from './verdict.ts';
 
 /** The JSON report: everything the HTML report, `bench history` and `bench compare` show. */
@@ -117,13 +118,6 @@ const n1 = (v: number) => (Math.round(v * 10) / 10).toLocaleString('en-US', { ma
 const ms = (v: number) => (v >= 100 ? `${n0(v)} ms` : `${(Math.round(v * 100) / 100).toFixed(2)} ms`);
 const pct = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.001 ? 3 : 2)} %`;
 
-export function table(headers: string[], rows: string[][], alignRight: boolean[] = []): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (alignRight[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
 /** The terminal summary (also reproduced in docs/bench.md). */
 export function renderSummary(r: BenchReport): string {
   const t = r.totals;
@@ -152,7 +146,7 @@ export function renderSummary(r: BenchReport): string {
     [`${unit}s ok / failed`, `${n0(t.ok)} / ${n0(t.failed)} (${pct(t.errorRate)})`],
     ['events sent / acknowledged', `${n0(t.eventsSent)} / ${n0(t.eventsAcked)}`],
   ];
-  out.push(table(['metric', 'value'], rows));
+  out.push(renderTable(['METRIC', 'VALUE'], rows));
   out.push('');
   const lat = (name: string, s: { p50: number; p90: number; p95: number; p99: number; p999: number; max: number }) => [
     name,
@@ -165,22 +159,22 @@ export function renderSummary(r: BenchReport): string {
   ];
   const latRows = [lat('latency (from intended send)', r.latencyMs), lat('service time (from actual send)', r.serviceMs)];
   if (r.delivery.checked && r.delivery.e2eMs.count > 0) latRows.push(lat('end to end (accepted → inserted)', r.delivery.e2eMs));
-  out.push(table(['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'], latRows, [false, true, true, true, true, true, true]));
+  out.push(renderTable(['', 'P50', 'P90', 'P95', 'P99', 'P99.9', 'MAX'], latRows, { alignRight: [false, true, true, true, true, true, true] }));
   if (r.verdict?.slo) {
     out.push('');
-    out.push(table(['objective', 'bound', 'observed', 'met'], r.verdict.slo.map((c) => [c.name, c.objective, c.observed, c.ok ? 'yes' : 'NO'])));
+    out.push(renderTable(['OBJECTIVE', 'BOUND', 'OBSERVED', 'MET'], r.verdict.slo.map((c) => [c.name, c.objective, c.observed, c.ok ? 'yes' : 'NO'])));
   }
   if (r.errors.length > 0) {
     out.push('');
-    out.push(table(['error', 'count'], r.errors.map((e) => [e.key, n0(e.count)]), [false, true]));
+    out.push(renderTable(['ERROR', 'COUNT'], r.errors.map((e) => [e.key, n0(e.count)]), { alignRight: [false, true] }));
   }
   if (r.findMax) {
     const f = r.findMax;
     out.push('');
     out.push(`find-max: objective p99 ≤ ${f.objectiveP99Ms} ms, errors ≤ ${pct(f.maxErrorRate)}, efficiency ≥ ${pct(f.minEfficiency)}`);
     out.push(
-      table(
-        ['step', `target ${unit}/s`, 'events/s', `ok ${unit}/s`, 'errors', 'p50', 'p99', 'max', 'held'],
+      renderTable(
+        ['STEP', `TARGET ${unit}/s`, 'EVENTS/S', `OK ${unit}/s`, 'ERRORS', 'P50', 'P99', 'MAX', 'HELD'],
         f.steps.map((s) => [
           String(s.step),
           n0(s.rate),
@@ -192,7 +186,7 @@ export function renderSummary(r: BenchReport): string {
           ms(s.latencyMs.max),
           s.held ? 'yes' : `no: ${s.why}`,
         ]),
-        [true, true, true, true, true, true, true, true, false],
+        { alignRight: [true, true, true, true, true, true, true, true, false] },
       ),
     );
     out.push(
@@ -204,10 +198,10 @@ export function renderSummary(r: BenchReport): string {
   if (r.resources.summary.length > 0) {
     out.push('');
     out.push(
-      table(
-        ['process', 'pids', 'cpu avg', 'cpu max', 'rss max'],
+      renderTable(
+        ['PROCESS', 'PIDS', 'CPU AVG', 'CPU MAX', 'RSS MAX'],
         r.resources.summary.map((s) => [s.role, String(s.pids.length), `${n1(s.cpuAvg)} %`, `${n1(s.cpuMax)} %`, `${n0(s.rssMaxMiB)} MiB`]),
-        [false, true, true, true, true],
+        { alignRight: [false, true, true, true, true] },
       ),
     );
     out.push('(cpu: % of one core; 100 % × nproc is the whole machine; other: everything else running on the machine)');

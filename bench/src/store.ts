@@ -1,7 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { migrate } from '@floodgate/clickhouse';
 import { FloodgateError } from '@floodgate/errors';
-import { table, type BenchReport } from './report.ts';
+import { renderTable } from '@floodgate/tables';
+import type { BenchReport } from './report.ts';
 
 /** One row of `bench_runs` (migration 20): the headline numbers, plus the whole JSON report. */
 export interface BenchRunRow {
@@ -152,8 +153,8 @@ const f2 = (v: number) => (Math.round(v * 100) / 100).toString();
 
 export function renderHistory(rows: RunListRow[]): string {
   if (rows.length === 0) return 'no bench runs stored yet';
-  return table(
-    ['run', 'started (UTC)', 'scenario', 'target', 'batch', 'rate', 'ok/s', 'events/s', 'p50 ms', 'p99 ms', 'e2e p99', 'errors', 'delivery', 'max held', 'commit'],
+  return renderTable(
+    ['RUN', 'STARTED (UTC)', 'SCENARIO', 'TARGET', 'BATCH', 'RATE', 'OK/S', 'EVENTS/S', 'P50 ms', 'P99 ms', 'E2E P99', 'ERRORS', 'DELIVERY', 'MAX HELD', 'COMMIT'],
     rows.map((r) => [
       r.run_id,
       String(r.started_at).slice(0, 19),
@@ -171,7 +172,7 @@ export function renderHistory(rows: RunListRow[]): string {
       r.max_held_rate ? f0(r.max_held_rate) : '-',
       r.git_commit,
     ]),
-    [false, false, false, false, true, true, true, true, true, true, true, true, false, true, false],
+    { alignRight: [false, false, false, false, true, true, true, true, true, true, true, true, false, true, false] },
   );
 }
 
@@ -221,5 +222,5 @@ export function renderCompare(a: BenchReport, b: BenchReport): string {
   ];
   const delivery = (r: BenchReport) => (r.delivery.checked ? `${r.delivery.ok ? 'pass' : 'FAIL'} (${r.delivery.rows}/${r.delivery.acknowledged} rows, ${r.delivery.duplicateIds} dup)` : 'unchecked');
   rows.push(['delivery', delivery(a), delivery(b), '']);
-  return head.join('\n') + table(['metric', 'A', 'B', 'B vs A'], rows, [false, true, true, false]);
+  return head.join('\n') + renderTable(['METRIC', 'A', 'B', 'B VS A'], rows, { alignRight: [false, true, true, false] });
 }

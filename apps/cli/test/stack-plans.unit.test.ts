@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, stackSchema } from '@floodgate/config';
-import { renderStatusTable, renderTable } from '../src/stack/format.ts';
+import { renderTable } from '@floodgate/tables';
+import { renderStatusTable } from '../src/stack/format.ts';
 import { serverPlans } from '../src/stack/servers.ts';
 
 const HOME = '/tmp/fg-home';

@@ -11,7 +11,7 @@ import {
   type SupervisorCommandResult,
 } from '@floodgate/nats';
 import { rangeSchema, runSupervisor, supervisorSchema } from '@floodgate/sink-worker';
-import { renderTable } from '../stack/format.ts';
+import { renderTable } from '@floodgate/tables';
 import { cliSinkSchema, openControl, readMembers, type CliSinkConfig } from './control.ts';
 
 const TIMEOUTS: Record<SinkCommand['cmd'], number> = { ping: 5000, pause: 10_000, resume: 10_000, flush: 60_000, drain: 120_000 };

@@ -1,6 +1,6 @@
 import type { ActorRecord, ProcessRecord, StuckInfo, SupervisorRecord } from '@floodgate/nats';
 import type { PartitionLag } from '@floodgate/sink-worker';
-import { renderTable } from '../stack/format.ts';
+import { renderTable } from '@floodgate/tables';
 
 /** will-retry: the sink keeps retrying and it may pass by itself; never-succeeds: someone must act (a missing table, credentials). */
 export type ErrorClass = 'will-retry' | 'never-succeeds';

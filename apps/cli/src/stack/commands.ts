@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, stackSchema } from '@floodgate/config';
-import { renderStatusTable, renderTable } from './format.ts';
+import { renderTable } from '@floodgate/tables';
+import { renderStatusTable } from './format.ts';
 import { stackDown, stackStatus, stackUp } from './stack.ts';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);

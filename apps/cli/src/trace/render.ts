@@ -1,5 +1,5 @@
 import type { Journey, JourneySummary } from '@floodgate/telemetry';
-import { renderTable } from '../stack/format.ts';
+import { renderTable } from '@floodgate/tables';
 
 export function formatMs(ms: number): string {
   if (ms >= 1000) return `${(ms / 1000).toFixed(3)} s`;
