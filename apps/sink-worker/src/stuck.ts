@@ -1,17 +1,10 @@
-import type { FailingStep, StuckInfo } from '@floodgate/nats';
+import type { StuckInfo } from '@floodgate/nats';
 
-/** The failures of a partition's current batch (or start-up) since it last made progress. */
-export interface Failing {
-  /** ms since the epoch of the first failure. */
-  since: number;
-  attempts: number;
-  step: FailingStep;
-  code: string;
-  /** The underlying error's code (e.g. `60 UNKNOWN_TABLE`), when known. */
-  cause?: string;
-  message: string;
-  needsOperator: boolean;
-}
+/**
+ * The failures of a partition's current batch (or start-up) since it last made progress: the
+ * published StuckInfo, with `since` kept as ms since the epoch until it is published.
+ */
+export type Failing = Omit<StuckInfo, 'since'> & { since: number };
 
 /** When a failing batch counts as stuck (SINK_STUCK_AFTER_MS, SINK_STUCK_AFTER_ATTEMPTS). */
 export interface StuckBounds {
