@@ -75,6 +75,8 @@ export function judgeDelivery(c: DeliveryCounts): DeliveryVerdict {
   const ok = problems.length === 0;
   let reason: string;
   if (!ok) reason = problems.join('; ');
+  // Nothing was acknowledged and nothing landed: there is nothing to prove, which is no success.
+  else if (c.acknowledged === 0 && c.rows === 0) reason = 'nothing to prove: no event was acknowledged';
   else if (exact) reason = `all ${c.acknowledged} acknowledged events landed exactly once`;
   else reason = `all ${c.acknowledged} acknowledged events landed exactly once; ${extra} more from requests whose answer was lost (at-least-once from the client's view)`;
   return { ok, exact, missing, extra, reason };
