@@ -1,3 +1,4 @@
+import { renderFractions } from './ceiling.ts';
 import { renderSummary, type BenchReport } from './report.ts';
 import { ROLES } from './resources.ts';
 
@@ -289,6 +290,7 @@ export function renderHtml(r: BenchReport): string {
       f.steps.map((s) => [s.step, n0(s.rate), n0(s.eventsRate), n0(s.achievedRate), `${(s.errorRate * 100).toFixed(2)} %`, `${(s.efficiency * 100).toFixed(1)} %`, f2(s.latencyMs.p50), f2(s.latencyMs.p99), f2(s.latencyMs.max), s.held ? 'yes' : `no: ${s.why}`]),
     )}`);
   }
+  if (r.ceilings) sections.push(`<h2>Against this machine's ceilings</h2><ul>${renderFractions(r.ceilings).map((l) => `<li>${escapeHtml(l.replace(/^ceiling: /, ''))}</li>`).join('')}</ul>`);
   if (v?.slo) sections.push(`<h2>Objectives</h2>${htmlTable(['objective', 'bound', 'observed', 'met'], v.slo.map((c) => [c.name, c.objective, c.observed, c.ok ? 'yes' : 'NO']))}`);
   sections.push(`<h2>Latency (ms)</h2>${htmlTable(['', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'], latRows)}`);
   sections.push(`<h2>Charts</h2><div class="charts">${charts.map((c) => `<figure>${c}</figure>`).join('')}</div>`);

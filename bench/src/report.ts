@@ -1,3 +1,4 @@
+import { renderFractions, type CeilingFractions } from './ceiling.ts';
 import type { LatencySummary } from './histogram.ts';
 import type { DeliveryProof } from './proof.ts';
 import type { Profile } from './profile.ts';
@@ -59,6 +60,8 @@ export interface BenchReport {
   statuses: Record<string, number>;
   timeline: TimelinePoint[];
   findMax?: FindMaxResult;
+  /** The run's rate as a fraction of this host's stored ceilings (`bench ceiling`). */
+  ceilings?: CeilingFractions;
   resources: { samples: ResourceSample[]; summary: ResourceSummary[] };
   delivery: DeliveryProof | { checked: false; reason: string };
   files: { json: string; html: string };
@@ -194,6 +197,10 @@ export function renderSummary(r: BenchReport): string {
         ? `highest rate that held: ${n0(f.highestHeldRate)} ${unit}/s = ${n0(f.highestHeldEventsPerSecond)} events/s (p99 ${ms(f.held!.latencyMs.p99)})`
         : 'no step held the objective',
     );
+  }
+  if (r.ceilings) {
+    out.push('');
+    out.push(...renderFractions(r.ceilings));
   }
   if (r.resources.summary.length > 0) {
     out.push('');

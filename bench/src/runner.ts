@@ -17,7 +17,8 @@ import { ArrivalCurve, peakOf, profileDurationMs, scaleProfile, valueAt, type Pr
 import { consumerLag, proveDelivery } from './proof.ts';
 import type { BenchReport, FindMaxResult, FindMaxStep, TimelinePoint } from './report.ts';
 import { ResourceSampler } from './resources.ts';
-import { storeRun } from './store.ts';
+import { latestCeiling, storeRun } from './store.ts';
+import { ceilingFractions } from './ceiling.ts';
 import { Collector } from './stats.ts';
 import { judgeRun, type Slo } from './verdict.ts';
 import { checkApiKey } from './preflight.ts';
@@ -97,6 +98,8 @@ export interface BenchOptions {
   slo?: Slo;
   /** Ask the gateway whether it takes the API key before sending any load (default true). */
   preflight?: boolean;
+  /** Read the stored ceilings and report the run's fractions of them (default true). */
+  ceilings?: boolean;
 }
 
 export interface RunHooks {
@@ -430,6 +433,23 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
     },
     o.slo,
   );
+
+  // How close the run came to what this host can do (`bench ceiling`): find-max's highest held
+  // rate, else the achieved rate, over the newest stored ceilings of this host.
+  if (o.ceilings !== false) {
+    try {
+      const requestsPerSecond = findMax ? findMax.highestHeldRate : report.totals.achievedRate;
+      const eventsPerSecond = findMax ? findMax.highestHeldEventsPerSecond : report.totals.eventsPerSecond;
+      const host = report.machine.hostname;
+      const [http, kafkaCeiling] = await Promise.all([
+        latestCeiling(clickhouse, o.stack.database, 'http', host, o.batch),
+        latestCeiling(clickhouse, o.stack.database, 'kafka', host),
+      ]);
+      report.ceilings = ceilingFractions({ requestsPerSecond, eventsPerSecond, batch: o.batch }, http, kafkaCeiling);
+    } catch (error) {
+      say(`bench: could not read the stored ceilings: ${(error as Error).message}`);
+    }
+  }
 
   if (o.store) {
     try {

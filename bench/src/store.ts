@@ -3,6 +3,7 @@ import { migrate } from '@floodgate/clickhouse';
 import { FloodgateError } from '@floodgate/errors';
 import { renderTable } from '@floodgate/tables';
 import type { BenchReport } from './report.ts';
+import type { Ceiling } from './ceiling.ts';
 
 /** One row of `bench_runs` (migration 20): the headline numbers, plus the whole JSON report. */
 export interface BenchRunRow {
@@ -223,4 +224,60 @@ export function renderCompare(a: BenchReport, b: BenchReport): string {
   const delivery = (r: BenchReport) => (r.delivery.checked ? `${r.delivery.ok ? 'pass' : 'FAIL'} (${r.delivery.rows}/${r.delivery.acknowledged} rows, ${r.delivery.duplicateIds} dup)` : 'unchecked');
   rows.push(['delivery', delivery(a), delivery(b), '']);
   return head.join('\n') + renderTable(['METRIC', 'A', 'B', 'B VS A'], rows, { alignRight: [false, true, true, false] });
+}
+
+/** Stores ceilings (`bench ceiling`; the table is created by the migrations if missing). */
+export async function storeCeilings(client: ClickHouseClient, database: string, ceilings: Ceiling[]): Promise<void> {
+  await migrate(client, database);
+  await client.insert({
+    table: `${database}.bench_ceilings`,
+    values: ceilings.map((c) => ({
+      id: c.id,
+      measured_at: chTime(c.measuredAt),
+      kind: c.kind,
+      batch: c.batch,
+      rate: c.rate,
+      events_per_second: c.eventsPerSecond,
+      p99_ms: c.p99Ms,
+      record_size: c.recordSize,
+      host: c.host,
+      nproc: c.nproc,
+      git_commit: c.gitCommit,
+      detail: JSON.stringify(c.detail),
+    })),
+    format: 'JSONEachRow',
+  });
+}
+
+/**
+ * The newest ceiling of a kind measured on `host` (HTTP: at `batch` events per request); undefined
+ * when none is stored (or the table does not exist yet).
+ */
+export async function latestCeiling(client: ClickHouseClient, database: string, kind: 'http' | 'kafka', host: string, batch?: number): Promise<Ceiling | undefined> {
+  const exists = await client.query({ query: 'EXISTS TABLE {db:Identifier}.bench_ceilings', query_params: { db: database }, format: 'JSONEachRow' });
+  const flag = (await exists.json<Record<string, unknown>>())[0];
+  if (!flag || Number(Object.values(flag)[0]) !== 1) return undefined;
+  const result = await client.query({
+    query: `SELECT * FROM ${database}.bench_ceilings FINAL
+            WHERE kind = {kind:String} AND host = {host:String} AND ({batch:Int64} < 0 OR batch = {batch:Int64})
+            ORDER BY measured_at DESC LIMIT 1`,
+    query_params: { kind, host, batch: batch ?? -1 },
+    format: 'JSONEachRow',
+  });
+  const row = (await result.json<Record<string, unknown>>())[0];
+  if (!row) return undefined;
+  return {
+    id: String(row.id),
+    measuredAt: new Date(`${String(row.measured_at).replace(' ', 'T')}Z`).toISOString(),
+    kind,
+    batch: num(row.batch),
+    rate: num(row.rate),
+    eventsPerSecond: num(row.events_per_second),
+    p99Ms: num(row.p99_ms),
+    recordSize: num(row.record_size),
+    host: String(row.host),
+    nproc: num(row.nproc),
+    gitCommit: String(row.git_commit),
+    detail: JSON.parse(String(row.detail)) as Record<string, unknown>,
+  };
 }

@@ -96,6 +96,31 @@ export const MIGRATIONS: readonly Migration[] = [
       ORDER BY run_id`,
     ],
   },
+  {
+    // One row per ceiling `floodgate bench ceiling` measured (bench/src/ceiling.ts): the bare HTTP
+    // server at a batch size, or Kafka's own producer at a record size. Runs print their rate as a
+    // fraction of the newest ceiling of their host. Replacing on (kind, id): storing twice keeps one.
+    version: 21,
+    name: 'bench_ceilings table',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.bench_ceilings (
+        id String,
+        measured_at DateTime64(3, 'UTC'),
+        kind LowCardinality(String),
+        batch UInt32,
+        rate Float64,
+        events_per_second Float64,
+        p99_ms Float64,
+        record_size UInt32,
+        host String,
+        nproc UInt16,
+        git_commit String,
+        detail String
+      )
+      ENGINE = ReplacingMergeTree
+      ORDER BY (kind, id)`,
+    ],
+  },
   // Versions 30..39: the trace store (libs/telemetry, docs/tracing.md).
   {
     version: 30,

@@ -38,7 +38,8 @@ export type FloodgateErrorCode =
   | 'SINK_STATE_UNAVAILABLE'
   | 'SINK_BATCH_STATE_LOST'
   | 'KAFKA_COMMIT_FAILED'
-  | 'EVENT_UNREADABLE';
+  | 'EVENT_UNREADABLE'
+  | 'BENCH_CEILING_FAILED';
 
 export interface FloodgateErrorOptions {
   retriable?: boolean;

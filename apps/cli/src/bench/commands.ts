@@ -2,6 +2,11 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { clickhouseUrl, env, loadConfig, stackSchema } from '@floodgate/config';
 import { createClickHouse } from '@floodgate/clickhouse';
+import os from 'node:os';
+import path from 'node:path';
+import { createKafka } from '@floodgate/kafka';
+import { createLogger } from '@floodgate/logging';
+import { ensureKafkaJars, ensureKafkaToolsJar, findJava, kafkaClasspath } from '../stack/kafka.ts';
 import {
   constantProfile,
   getRun,
@@ -14,11 +19,17 @@ import {
   renderCompare,
   renderHistory,
   renderSummary,
+  renderCeilings,
   runBench,
+  runProducerPerformance,
+  startBareServer,
+  storeCeilings,
+  newRunId,
   soakProfile,
   stormProfile,
   waveProfile,
   type BenchOptions,
+  type Ceiling,
   type FindMaxOptions,
   type Profile,
   type ScenarioFileOptions,
@@ -321,6 +332,21 @@ export function registerBenchCommands(program: Command): void {
       await execute(buildOptions(`file:${scenario.name}`, { ...flags, model }, { profile: scenario.profile, file: scenario.options }), { ...flags, model });
     });
 
+  addCommon(
+    bench
+      .command('ceiling')
+      .description("measure this machine's ceilings: a bare uWebSockets.js server (parse and answer) under the same generator and request, and Kafka's own ProducerPerformance (acks=all); stored for the runs' fractions"),
+  )
+    .option('--duration <duration>', 'HTTP: how long the bare server is driven (closed model, one user per connection)', '10s')
+    .option('--records <n>', "Kafka: records ProducerPerformance sends", '1000000')
+    .option('--record-size <n>', 'Kafka: bytes per record (default: --event-bytes)')
+    .option('--skip-http', 'measure only the Kafka ceiling')
+    .option('--skip-kafka', 'measure only the HTTP ceiling')
+    .action(async (flags: CommonFlags & { duration: string; records: string; recordSize?: string; skipHttp?: boolean; skipKafka?: boolean }) => {
+      const ceilings = await measureCeilings(flags);
+      process.stdout.write(flags.json ? `${JSON.stringify(ceilings, null, 2)}\n` : `${renderCeilings(ceilings).join('\n')}\n`);
+    });
+
   bench
     .command('history')
     .description('the stored runs, newest first (ClickHouse bench_runs)')
@@ -355,4 +381,113 @@ export function registerBenchCommands(program: Command): void {
       }
     });
 
+}
+
+/**
+ * `bench ceiling`: the bare server driven by the bench's own generator (same request, threads and
+ * connections as the other scenarios), then ProducerPerformance on a throw-away topic shaped like
+ * the pipeline's (partitions, replication); both stored in bench_ceilings unless --no-store.
+ */
+async function measureCeilings(flags: CommonFlags & { duration: string; records: string; recordSize?: string; skipHttp?: boolean; skipKafka?: boolean }): Promise<Ceiling[]> {
+  const config = loadConfig(benchEnvSchema);
+  const id = newRunId();
+  const host = os.hostname();
+  const nproc = os.availableParallelism();
+  const out: Ceiling[] = [];
+  const durationMs = parseDuration(flags.duration);
+  if (!flags.skipHttp) {
+    const server = await startBareServer();
+    try {
+      const base = buildOptions('ceiling', flags, {});
+      const vus = base.connections;
+      say(`bench ceiling: HTTP: a bare uWebSockets.js server (pid ${server.pid}) for ${flags.duration}, ${vus} connections, batch ${base.batch}`);
+      const report = await runBench(
+        { ...base, url: server.url, model: 'closed', profile: { start: vus, stages: [{ durationMs, target: vus }] }, thinkMs: 0, apiKey: undefined, proof: false, store: false, preflight: false, ceilings: false, runId: `${id}-http` },
+        { say },
+      );
+      if (report.totals.ok === 0) throw new Error(`the bare server answered no request ok (${report.errors.map((e) => `${e.key}: ${e.count}`).join(', ')})`);
+      out.push({
+        id: `${id}-http`,
+        measuredAt: report.startedAt,
+        kind: 'http',
+        batch: base.batch,
+        rate: report.totals.achievedRate,
+        eventsPerSecond: report.totals.eventsPerSecond,
+        p99Ms: report.latencyMs.p99,
+        recordSize: base.eventBytes,
+        host,
+        nproc,
+        gitCommit: report.git.commit,
+        detail: { connections: report.target.connections, threads: report.load.threads, loadSeconds: report.loadSeconds, failed: report.totals.failed, format: base.format, gzip: base.gzip, report: report.files.json, resources: report.resources.summary },
+      });
+    } finally {
+      await server.close();
+    }
+  }
+  if (!flags.skipKafka) {
+    const cache = config.FLOODGATE_CACHE ?? path.join(config.FLOODGATE_HOME, 'cache');
+    const logFile = path.join(config.FLOODGATE_HOME, 'logs', 'kafka-fetch.log');
+    const libs = await ensureKafkaJars(cache, logFile, say);
+    const toolsJar = await ensureKafkaToolsJar(cache, logFile, say);
+    const java = await findJava();
+    const recordSize = flags.recordSize ? int('--record-size', flags.recordSize) : int('--event-bytes', flags.eventBytes, 50);
+    const records = int('--records', flags.records);
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-bench-ceiling', // Logs on stderr: stdout carries the result (--json).
+      logger: createLogger('bench', { level: process.env.LOG_LEVEL ?? 'warn' }, process.stderr) });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // Shaped like the pipeline's topic, so the producer spreads over as many partitions.
+      let partitions = config.KAFKA_PARTITIONS;
+      let replicationFactor = config.KAFKA_REPLICATION_FACTOR;
+      const topic = flags.topic ?? config.KAFKA_TOPIC;
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+      const shape = metadata?.topics[0]?.partitions;
+      if (shape && shape.length > 0) {
+        partitions = shape.length;
+        replicationFactor = shape[0]!.replicas.length;
+      }
+      const ceilingTopic = `floodgate-ceiling-${id}`;
+      say(`bench ceiling: Kafka: ProducerPerformance ${records} records of ${recordSize} B, acks=all, idempotent, to ${ceilingTopic} (${partitions} partitions, replication ${replicationFactor}; deleted afterwards)`);
+      const started = new Date().toISOString();
+      const result = await runProducerPerformance({
+        java,
+        classpath: `${kafkaClasspath(libs)}${path.delimiter}${toolsJar}`,
+        brokers: config.KAFKA_BROKERS,
+        records,
+        recordSize,
+        topic: ceilingTopic,
+        partitions,
+        replicationFactor,
+        admin,
+        timeoutMs: 10 * 60_000,
+      });
+      out.push({
+        id: `${id}-kafka`,
+        measuredAt: started,
+        kind: 'kafka',
+        batch: 1,
+        rate: result.recordsPerSecond,
+        eventsPerSecond: result.recordsPerSecond,
+        p99Ms: result.p99Ms,
+        recordSize,
+        host,
+        nproc,
+        gitCommit: '',
+        detail: { records: result.records, mbPerSecond: result.mbPerSecond, avgLatencyMs: result.avgLatencyMs, maxLatencyMs: result.maxLatencyMs, p50Ms: result.p50Ms, p95Ms: result.p95Ms, p999Ms: result.p999Ms, partitions, replicationFactor, acks: 'all', idempotence: true },
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  if (flags.store && out.length > 0) {
+    const { client, database } = clickhouseFor(flags);
+    try {
+      await storeCeilings(client, database, out);
+      say(`bench ceiling: stored in ${database}.bench_ceilings`);
+    } finally {
+      await client.close();
+    }
+  }
+  return out;
 }

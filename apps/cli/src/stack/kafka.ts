@@ -198,3 +198,46 @@ export async function ensureKafkaStorage(java: string, libs: string, propertiesF
   await runLogged('formatting the Kafka storage', { command: java, args: [...jvm, 'format', '-t', clusterId, '-c', propertiesFile], cwd: logDir, env: process.env }, logFile, 120_000);
   return true;
 }
+
+/**
+ * Kafka's own tools jar (`org.apache.kafka:kafka-tools`, the broker's version) for `floodgate bench
+ * ceiling`'s ProducerPerformance: fetched once by `mvn` from Maven Central next to the broker's
+ * jars (whose libs it runs with, so only the jar itself is fetched), through a temporary folder
+ * renamed into place so an interrupted fetch never looks complete.
+ */
+export async function ensureKafkaToolsJar(cacheDir: string, logFile: string, say: (line: string) => void): Promise<string> {
+  const dir = path.join(cacheDir, `kafka-${KAFKA_VERSION}`, 'tools');
+  const jar = path.join(dir, `kafka-tools-${KAFKA_VERSION}.jar`);
+  if (existsSync(jar)) return jar;
+  const mvn = findExecutable('mvn');
+  if (!mvn) {
+    throw new FloodgateError('STACK_DEPENDENCY_MISSING', 'mvn is not installed (needed once to fetch the kafka-tools jar); run `bash deploy/local/bootstrap.sh`');
+  }
+  const tmp = path.join(cacheDir, `kafka-${KAFKA_VERSION}`, `tools.fetch-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  say(`kafka: fetching org.apache.kafka:kafka-tools:${KAFKA_VERSION} from Maven Central (once; log: ${logFile})`);
+  try {
+    await runLogged(
+      'fetching the kafka-tools jar with mvn',
+      {
+        command: mvn,
+        args: ['-B', '-q', '-Dstyle.color=never', 'dependency:copy', `-Dartifact=org.apache.kafka:kafka-tools:${KAFKA_VERSION}`, `-DoutputDirectory=${tmp}`, '-Dtransitive=false'],
+        cwd: REPO_ROOT,
+        env: process.env,
+      },
+      logFile,
+      10 * 60_000,
+    );
+    if (!existsSync(path.join(tmp, `kafka-tools-${KAFKA_VERSION}.jar`))) {
+      throw new FloodgateError('STACK_DEPENDENCY_MISSING', `the fetch did not produce kafka-tools-${KAFKA_VERSION}.jar; see ${logFile}`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (error instanceof FloodgateError) throw new FloodgateError('STACK_DEPENDENCY_MISSING', error.message, { cause: error });
+    throw error;
+  }
+  return jar;
+}
