@@ -1,6 +1,5 @@
 import type { Piscina } from 'piscina';
-import { errorBody } from '@floodgate/errors';
-import type { IngestReply, IngestResult, IngestTask } from '@floodgate/ingest-worker';
+import { KIND_CODE, seqOf, workerFailedReply, type IngestReply, type IngestResult, type IngestTask } from '@floodgate/ingest-worker';
 
 export interface PendingRequest {
   body: Uint8Array;
@@ -29,15 +28,6 @@ export interface MicrobatcherOptions {
    */
   onCallbackError: (error: unknown) => void;
 }
-
-// A worker that died may have handed the events to Kafka already: their fate is unknown, and their
-// ids died with it (docs/client-retries.md).
-const WORKER_FAILED: IngestReply = {
-  status: 503,
-  body: errorBody('OVERLOADED', 'the ingest worker failed; the events may or may not have been written, retry later', { outcome: 'unknown' }),
-  accepted: 0,
-  code: 'OVERLOADED',
-};
 
 /**
  * Collects requests during one turn of the event loop (or maxWaitMs, or up to maxRequests) and hands them to a
@@ -140,7 +130,8 @@ export class Microbatcher {
         (error: unknown) => {
           this.recordDrained(n);
           this.options.onTaskError(error);
-          for (const r of requests) this.answer(r, WORKER_FAILED);
+          // Each in its own protocol: a WebSocket message gets a nack with its seq, not an HTTP body.
+          for (const r of requests) this.answer(r, workerFailedReply(r.kind === KIND_CODE.ws ? seqOf(r.body) : undefined));
         },
       );
   }

@@ -1,6 +1,7 @@
 export type { IngestTask, IngestCounts, IngestReply, IngestResult, IngestWorkerData, IngestTelemetrySettings, RequestKind, ContentEncoding } from './task.ts';
 export { KIND_CODE, CONTENT_ENCODINGS } from './task.ts';
 export { parseRequest, processBatch } from './process-batch.ts';
+export { acceptedReply, nack, rejection, seqOf, workerFailedReply, type ReplyTo } from './reply.ts';
 
 /**
  * Path of the piscina worker module, for the gateway's pool: worker.ts when run from source,

@@ -1,10 +1,11 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { Message, RecordMetadata } from 'kafkajs';
-import { errorBody, httpStatusOf, isFloodgateError, type FloodgateErrorCode } from '@floodgate/errors';
+import { isFloodgateError, type FloodgateErrorCode } from '@floodgate/errors';
 import { sendOutcomeOf, type SendOutcome } from '@floodgate/kafka';
 import { normaliseItems, parseEvents, parseItems, partitionKeyOf, type BodyFormat, type NormalisedEvent, type ParseOutcome } from '@floodgate/event-model';
 import { CONTENT_ENCODINGS, REQUEST_KINDS, type IngestReply, type IngestResult, type IngestTask, type IngestWorkerData } from './task.ts';
 import { BatchTrace } from './tracing.ts';
+import { acceptedReply, rejection } from './reply.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -15,13 +16,6 @@ interface Accepted {
   values: string[];
   /** The WebSocket message's seq; undefined for HTTP. */
   seq?: number;
-}
-
-function rejection(code: FloodgateErrorCode, message: string, details: unknown, seq: number | null | undefined): IngestReply {
-  const status = httpStatusOf(code);
-  if (seq === undefined) return { status, body: errorBody(code, message, details), accepted: 0, code };
-  const error = details === undefined ? { code, message } : { code, message, details };
-  return { status, body: JSON.stringify({ nack: seq, error }), accepted: 0, code };
 }
 
 function decompress(body: Uint8Array, encoding: (typeof CONTENT_ENCODINGS)[number], cap: number): Uint8Array | FloodgateErrorCode {
@@ -103,14 +97,6 @@ export interface UnacknowledgedDetails {
 /** Resolves once Kafka acknowledged the messages, with the produce request's metadata when known. */
 export type SendToKafka = (messages: Message[]) => Promise<void | RecordMetadata[]>;
 
-function acceptedReply(accepted: Accepted): IngestReply {
-  const ids = accepted.events.map((e) => e.id);
-  const body = accepted.seq === undefined
-    ? JSON.stringify({ accepted: ids.length, ids })
-    : JSON.stringify({ ack: accepted.seq, accepted: ids.length, ids });
-  return { status: 202, body, accepted: ids.length };
-}
-
 /**
  * Handles one micro-batch: every valid request's events go to Kafka in one send, and each request
  * is answered 202 only after that send was acknowledged. A request with any invalid event is
@@ -165,7 +151,7 @@ export async function processBatch(task: IngestTask, settings: Settings, send: S
   for (let i = 0; i < requests; i++) {
     const a = accepted[i];
     if (a === undefined) continue;
-    replies[i] = failure === undefined ? acceptedReply(a) : unacknowledgedReply(failure, outcome!, a);
+    replies[i] = failure === undefined ? acceptedReply(a.events.map((e) => e.id), a.seq) : unacknowledgedReply(failure, outcome!, a);
   }
   const counts = {
     received: messages.length + rejected,
