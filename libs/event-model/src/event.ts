@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { newEventId } from './ids.ts';
 import { jsonDepth, type EventLimits } from './limits.ts';
 import { problemsOf, validateCloudEvent, validateNativeEvent } from './schema.ts';
 
@@ -90,7 +90,7 @@ function fromNative(raw: Record<string, unknown>, index: number, ctx: ParseConte
   }
   if (!valid || time === undefined) return undefined;
   return {
-    id: (raw.id as string | undefined) ?? uuidv7(),
+    id: (raw.id as string | undefined) ?? newEventId(),
     tenant: ctx.tenant,
     type: raw.type as string,
     source: (raw.source as string | undefined) ?? '',
