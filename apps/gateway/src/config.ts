@@ -51,8 +51,12 @@ export const gatewaySchema = stackSchema
     MAX_PENDING_REQUESTS: env.int(20_000, 1, 1_000_000),
     /** A Kafka send not acknowledged in this time fails its requests with 503. */
     KAFKA_SEND_TIMEOUT_MS: env.int(5000, 100, 120_000),
-    /** Compression of produce requests. gzip: less network, more CPU and latency (see docs/gateway.md). */
-    KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('gzip'),
+    /**
+     * Compression of produce requests. Default none, by measurement (docs/performance.md): gzip's
+     * fixed cost per produce request was 29 % of an ingest thread's CPU under single events on 2
+     * cores; gzip saves network across hosts at that CPU price.
+     */
+    KAFKA_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
 
     WS_MAX_MESSAGE_BYTES: env.int(1024 * 1024, 1024, 64 * 1024 * 1024),
     /** Messages of one connection sent and not yet acknowledged; more are nacked. */
