@@ -12,6 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FloodgateError } from '@floodgate/errors';
 import type { Admin } from 'kafkajs';
+import { DEFAULT_EVENT_LIMITS, parseEvents } from '@floodgate/event-model';
+import { createEventFactory, type EventKind } from './payload.ts';
 
 const BARE_SERVER = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
 
@@ -215,4 +217,18 @@ export async function runProducerPerformance(o: ProducerPerformanceOptions): Pro
   } finally {
     await o.admin.deleteTopics({ topics: [o.topic], timeout: 30_000 });
   }
+}
+
+/**
+ * The Kafka record the pipeline writes for the bench's events, in bytes (the average value size
+ * over a sample): what the ingest thread produces for them after normalisation (id, tenant, times
+ * added), so Kafka's own producer is measured at the pipeline's record size, not the request's.
+ */
+export function pipelineRecordBytes(options: { eventBytes: number; mix: Partial<Record<EventKind, number>>; seed: number }, sample = 200): number {
+  const next = createEventFactory({ runId: '20260101-000000-0000', eventBytes: options.eventBytes, mix: options.mix, seed: options.seed });
+  const body = JSON.stringify(Array.from({ length: sample }, next));
+  const parsed = parseEvents(body, 'json', { tenant: 'default', receivedAtMs: Date.now(), limits: { ...DEFAULT_EVENT_LIMITS, maxEventsPerRequest: sample } });
+  if (!parsed.ok) throw new FloodgateError('BENCH_CEILING_FAILED', `the bench's own events did not parse: ${parsed.message}`);
+  const bytes = parsed.values.reduce((sum, v) => sum + Buffer.byteLength(v), 0);
+  return Math.round(bytes / parsed.values.length);
 }

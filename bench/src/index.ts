@@ -13,6 +13,6 @@ export type { Profile } from './profile.ts';
 export { judgeRun, parseSlo, verdictLine, MOSTLY_FAILED } from './verdict.ts';
 export type { Slo, Verdict, SloCheck } from './verdict.ts';
 export { checkApiKey } from './preflight.ts';
-export { ceilingFractions, fractionOf, parseProducerPerformance, renderCeilings, renderFractions, runProducerPerformance, startBareServer } from './ceiling.ts';
+export { ceilingFractions, fractionOf, parseProducerPerformance, pipelineRecordBytes, renderCeilings, renderFractions, runProducerPerformance, startBareServer } from './ceiling.ts';
 export type { Ceiling, CeilingFractions, ProducerPerformanceResult } from './ceiling.ts';
 export { storeCeilings, latestCeiling } from './store.ts';

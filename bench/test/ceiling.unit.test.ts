@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ceilingFractions, fractionOf, parseProducerPerformance, renderFractions, type Ceiling } from '../src/ceiling.ts';
+import { ceilingFractions, fractionOf, parseProducerPerformance, pipelineRecordBytes, renderFractions, type Ceiling } from '../src/ceiling.ts';
 
 // Kafka 4.1's ProducerPerformance: progress lines every 5 s, then one summary line with percentiles.
 const OUTPUT = [
@@ -77,5 +77,16 @@ describe('fractions of the ceilings', () => {
       'no HTTP ceiling at batch 1 on this host (run `floodgate bench ceiling --batch 1`)',
       'no Kafka producer ceiling on this host (run `floodgate bench ceiling`)',
     ]);
+  });
+});
+
+describe("the Kafka ceiling's record size", () => {
+  it("is the pipeline's Kafka record for the bench's events: larger than the event (id, tenant, times added), the same for the same payload options", () => {
+    const options = { eventBytes: 300, mix: { product: 6, telemetry: 3, iot: 1 }, seed: 1 };
+    const bytes = pipelineRecordBytes(options);
+    expect(pipelineRecordBytes(options)).toBe(bytes);
+    expect(bytes).toBeGreaterThan(300);
+    expect(bytes).toBeLessThan(300 + 200);
+    expect(pipelineRecordBytes({ ...options, eventBytes: 1000 })).toBeGreaterThan(1000);
   });
 });

@@ -22,6 +22,7 @@ import {
   renderCeilings,
   runBench,
   runProducerPerformance,
+  pipelineRecordBytes,
   startBareServer,
   storeCeilings,
   newRunId,
@@ -339,7 +340,7 @@ export function registerBenchCommands(program: Command): void {
   )
     .option('--duration <duration>', 'HTTP: how long the bare server is driven (closed model, one user per connection)', '10s')
     .option('--records <n>', "Kafka: records ProducerPerformance sends", '1000000')
-    .option('--record-size <n>', 'Kafka: bytes per record (default: --event-bytes)')
+    .option('--record-size <n>', "Kafka: bytes per record (default: the pipeline's Kafka record for the bench's events, measured by normalising a sample)")
     .option('--skip-http', 'measure only the Kafka ceiling')
     .option('--skip-kafka', 'measure only the HTTP ceiling')
     .action(async (flags: CommonFlags & { duration: string; records: string; recordSize?: string; skipHttp?: boolean; skipKafka?: boolean }) => {
@@ -430,7 +431,9 @@ async function measureCeilings(flags: CommonFlags & { duration: string; records:
     const libs = await ensureKafkaJars(cache, logFile, say);
     const toolsJar = await ensureKafkaToolsJar(cache, logFile, say);
     const java = await findJava();
-    const recordSize = flags.recordSize ? int('--record-size', flags.recordSize) : int('--event-bytes', flags.eventBytes, 50);
+    // Default: the Kafka record the pipeline writes for the bench's events (after normalisation).
+    const base = buildOptions('ceiling', flags, {});
+    const recordSize = flags.recordSize ? int('--record-size', flags.recordSize) : pipelineRecordBytes(base);
     const records = int('--records', flags.records);
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-bench-ceiling', // Logs on stderr: stdout carries the result (--json).
       logger: createLogger('bench', { level: process.env.LOG_LEVEL ?? 'warn' }, process.stderr) });
