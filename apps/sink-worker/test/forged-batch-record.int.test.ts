@@ -29,18 +29,22 @@ describe('sink: a forged batch record that would skip events', () => {
     return (JSON.parse(stdout) as StatusJson).processes.flatMap((p) => p.actors).find((a) => a.partition === 0);
   }
 
+  const base = Date.now() - 60_000;
+  const produced: string[] = [];
+  let sink: AppProcess;
+  /** Events `from`..`from + count - 1` at those offsets, the one at offset o with timestamp base + o. */
+  const send = async (from: number, count: number) => {
+    const events = Array.from({ length: count }, (_, i) => newEvent(from + i));
+    await bed.producer.sendRaw(events.map((e, i) => ({ ...toMessage(e), timestamp: String(base + from + i) })));
+    return events.map((e) => e.id);
+  };
+
   it('is refused (error log, stuck in status, metric), nothing is skipped or inserted, and after the record is deleted all events land exactly once', async () => {
-    const { kafka, clickhouse, probe, producer } = bed;
-    const base = Date.now() - 60_000;
-    const send = async (from: number, count: number) => {
-      const events = Array.from({ length: count }, (_, i) => newEvent(from + i));
-      await producer.sendRaw(events.map((e, i) => ({ ...toMessage(e), timestamp: String(base + from + i) })));
-      return events.map((e) => e.id);
-    };
+    const { kafka, clickhouse, probe } = bed;
 
     // Offsets 0..99 delivered and committed by a first sink.
-    const produced = await send(0, 100);
-    let sink: AppProcess = await bed.startSink(extra, 'first');
+    produced.push(...(await send(0, 100)));
+    sink = await bed.startSink(extra, 'first');
     await waitForRows(clickhouse, names.database, 100);
     await waitForLagZero(kafka, names);
     expect((await sink.stop()).code).toBe(0);
@@ -88,5 +92,36 @@ describe('sink: a forged batch record that would skip events', () => {
     expect(await exactlyOnce(clickhouse, names.database, produced)).toEqual({ rows: 150, distinct: 150, missing: 0, extra: 0 });
     await waitFor(async () => (await actor())?.stuck === undefined, { timeoutMs: 30_000, intervalMs: 500, description: 'partition 0 no longer stuck' });
     expect(sink.count(refused)).toBe(1);
+  });
+
+  it('a pending batch recorded past the committed offset (it would skip the 20 events before it) is refused the same way', async () => {
+    const { kafka, clickhouse, probe } = bed;
+    expect((await sink.stop()).code).toBe(0);
+    // Committed 150; offsets 150..199 arrive; the forger records 170..189 as pending.
+    produced.push(...(await send(150, 50)));
+    const batches = await JsonBucket.open<BatchRecord>(probe.nc, sinkControlPlane(names.prefix).batchesBucket);
+    const key = batchKey(names.group, names.topic, 0);
+    const current = await batches.get(key);
+    const forged = { first: 170, last: 189, firstTimestamp: String(base + 170), rows: 20, state: 'pending' as const, at: new Date().toISOString() };
+    await batches.put(key, { ...current!.value, owner: 'forger/0/000001', batch: forged });
+
+    sink = await bed.startSink(extra, 'ahead');
+    await waitFor(async () => sink.count(refused) > 0 || (await groupLag(kafka, names.group, names.topic))[0]?.lag === 0, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      description: 'the forged record refused, or the partition caught up',
+    });
+    expect(sink.count(refused), 'the forged record was refused with SINK_BATCH_RECORD_INVALID').toBe(1);
+    expect(sink.entries.find(refused)).toMatchObject({ partition: 0, committed: 150, recorded: { first: 170, last: 189, state: 'pending' } });
+    expect(String(sink.entries.find(refused)!.reason)).toContain('offsets 150..169 would be skipped');
+    await waitFor(async () => (await actor())?.stuck?.code === 'SINK_BATCH_RECORD_INVALID', { timeoutMs: 60_000, intervalMs: 500, description: 'partition 0 stuck' });
+    expect((await groupLag(kafka, names.group, names.topic))[0]).toMatchObject({ committed: 150, lag: 50 });
+    expect(await scalar(clickhouse, `SELECT count() FROM ${names.database}.events`)).toBe(150);
+
+    const { code, stderr } = await runCli(['sink', 'forget-batch-record', '--partition', '0'], env);
+    expect(code, stderr).toBe(0);
+    await waitForRows(clickhouse, names.database, 200);
+    await waitForLagZero(kafka, names);
+    expect(await exactlyOnce(clickhouse, names.database, produced)).toEqual({ rows: 200, distinct: 200, missing: 0, extra: 0 });
   });
 });
