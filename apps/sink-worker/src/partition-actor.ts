@@ -341,7 +341,6 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     const landed = this.landedThrough === undefined ? undefined : await this.landedIds(message.messages);
     const arrivedAt = this.now();
     let received = 0;
-    let skipCommit: number | undefined;
     for (const m of message.messages) {
       const offset = Number(m.offset);
       if (offset < this.nextOffset) continue; // a repeat from an overlapping fetch
@@ -353,11 +352,10 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
           gate.buffered(this.bufferedBytes);
           return this.afterChange();
         }
-        if ('refuse' in check) {
+        if (check !== 'ok') {
           gate.taken(message.epoch, message.bytes, this.bufferedBytes);
           return this.refuseRecord(check.refuse, status.committed, { offset, timestamp: m.timestamp });
         }
-        skipCommit = check.commit;
       }
       this.nextOffset = offset + 1;
       const ids = landed?.get(offset);
@@ -377,11 +375,6 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
       this.deps.metrics.events.received.inc({ component: 'sink' }, received);
     }
     gate.taken(message.epoch, message.bytes, this.bufferedBytes);
-    if (skipCommit !== undefined) {
-      this.phase = 'commit';
-      await this.commitOffset(skipCommit);
-      this.progressed();
-    }
     await this.flushWhileDue('policy');
     await this.commitSkipped();
     this.afterChange();
@@ -392,11 +385,11 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
    * stale record (the topic was deleted and re-created) says nothing about this log: reading starts
    * over where it would without a record (the committed offset, else the log's start), never at the
    * stale record's offset, which would skip the new log's first events. `reseek`: the delivery at
-   * hand is from the wrong place. `commit`: the offset to commit past a skipped batch.
+   * hand is from the wrong place. `refuse`: the record is this log's but contradicts the table or the log.
    */
-  private checkPlan(offset: number, timestamp: string): { commit?: number } | { refuse: string } | 'reseek' {
+  private checkPlan(offset: number, timestamp: string): 'ok' | 'reseek' | { refuse: string } {
     const plan = this.plan;
-    if (plan.kind === 'fresh') return {};
+    if (plan.kind === 'fresh') return 'ok';
     if (verifyFirstMessage(plan.batch, offset, timestamp) === 'stale') {
       this.log.warn(
         { recorded: plan.batch, offset, timestamp, from: this.freshFrom },
@@ -405,7 +398,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
       this.plan = { kind: 'fresh', from: this.freshFrom };
       if (this.skipByTable) this.landedThrough = this.landedBeforeSkip;
       this.skipByTable = false;
-      if (offset === this.freshFrom) return {};
+      if (offset === this.freshFrom) return 'ok';
       this.seekTo(this.freshFrom);
       return 'reseek';
     }
@@ -415,11 +408,11 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     if (plan.kind === 'reform') {
       this.forced = plan.batch;
       this.log.info({ batch: plan.batch }, 're-forming the recorded batch');
-      return {};
+      return 'ok';
     }
     // Its rows are skipped where the table holds them (landedThrough, set at start) and committed past.
     this.log.info({ batch: plan.batch }, 'recorded batch was inserted; committing past it');
-    return {};
+    return 'ok';
   }
 
   // --- batch records that are refused ------------------------------------------------------------
