@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { errorBody } from '@floodgate/errors';
+import { isLoopbackHost } from '@floodgate/config';
+import { errorBody, FloodgateError } from '@floodgate/errors';
 import { parseDuration, type Journey, type JourneySummary } from '@floodgate/telemetry';
 import { TRACES_PAGE, tokenPage } from './traces-ui.ts';
 
@@ -12,7 +13,10 @@ export interface Readiness {
 export interface AdminServerOptions {
   host: string;
   port: number;
-  /** FLOODGATE_ADMIN_TOKEN: required (Bearer) for everything but /healthz and /readyz when set. */
+  /**
+   * FLOODGATE_ADMIN_TOKEN: required (Bearer) for everything but /healthz and /readyz when set. It
+   * must be set for a host that is not loopback: listen() refuses otherwise.
+   */
   adminToken?: string;
   readiness: () => Promise<Readiness>;
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -128,6 +132,12 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
   return {
     listen: () =>
       new Promise((resolve, reject) => {
+        // The config already refuses this; checked again where the socket is opened, so no other
+        // caller can open /metrics and the admin UI to the network by leaving the token out.
+        if (!options.adminToken && !isLoopbackHost(options.host)) {
+          reject(new FloodgateError('CONFIG_INVALID', `FLOODGATE_ADMIN_TOKEN: required to serve the admin port on ${options.host}, which is not a loopback address`));
+          return;
+        }
         server.once('error', reject);
         server.listen(options.port, options.host, () => {
           const address = server.address();

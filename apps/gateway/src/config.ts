@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { env, stackSchema } from '@floodgate/config';
+import { env, isLoopbackHost, stackSchema } from '@floodgate/config';
 
 export const gatewaySchema = stackSchema
   .extend({
@@ -26,7 +26,10 @@ export const gatewaySchema = stackSchema
     FLOODGATE_API_KEYS_FILE: z.string().optional(),
     /** `off` accepts requests without a key as tenant `default`. Unsafe: development only. */
     FLOODGATE_AUTH: z.enum(['on', 'off']).default('on'),
-    /** Token for the admin endpoints other than /healthz and /readyz; unset: they are open. */
+    /**
+     * Token for the admin endpoints other than /healthz and /readyz; unset: they are open, which is
+     * allowed only while GATEWAY_HOST and ADMIN_HOST are loopback (the gateway refuses to start otherwise).
+     */
     FLOODGATE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 
     /** Default per-key limits (a key file entry may set its own); 0 = unlimited. Shared by all processes. */
@@ -86,6 +89,22 @@ export const gatewaySchema = stackSchema
     }
     if (c.GATEWAY_PORT === 0 && c.GATEWAY_PROCESSES > 1) {
       ctx.addIssue({ code: 'custom', path: ['GATEWAY_PORT'], message: 'must be a fixed port when GATEWAY_PROCESSES > 1 (each process would pick another)' });
+    }
+    // Reachable from the network: nothing may be open (docs/security.md, "Network exposure").
+    const exposed = [c.GATEWAY_HOST, c.ADMIN_HOST].some((host) => !isLoopbackHost(host));
+    if (exposed && !c.FLOODGATE_ADMIN_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FLOODGATE_ADMIN_TOKEN'],
+        message: `required when GATEWAY_HOST (${c.GATEWAY_HOST}) or ADMIN_HOST (${c.ADMIN_HOST}) is not a loopback address: /metrics and the admin UI would be open to the network`,
+      });
+    }
+    if (!isLoopbackHost(c.GATEWAY_HOST) && c.FLOODGATE_AUTH === 'off') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FLOODGATE_AUTH'],
+        message: `off is refused when GATEWAY_HOST (${c.GATEWAY_HOST}) is not a loopback address: anyone on the network could ingest; set FLOODGATE_API_KEYS or FLOODGATE_API_KEYS_FILE`,
+      });
     }
     if (c.FLOODGATE_AUTH === 'on' && !c.FLOODGATE_API_KEYS && !c.FLOODGATE_API_KEYS_FILE) {
       ctx.addIssue({

@@ -1,6 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { Registry } from 'prom-client';
+import { isLoopbackHost } from '@floodgate/config';
+import { FloodgateError } from '@floodgate/errors';
 import type { Logger } from '@floodgate/logging';
 
 export interface AdminServer {
@@ -25,7 +27,7 @@ function bearerMatches(header: string | undefined, token: string): boolean {
 
 /**
  * The sink's admin endpoint: `GET /metrics` (Prometheus text; with FLOODGATE_ADMIN_TOKEN set it
- * needs the token, as on the gateway's admin port), `GET /healthz` (alive) and `GET /readyz` (200
+ * needs the token, as on the gateway's admin port, and the token must be set off loopback), `GET /healthz` (alive) and `GET /readyz` (200
  * once consuming, 503 before and while draining).
  */
 export async function startAdminServer(options: {
@@ -36,6 +38,10 @@ export async function startAdminServer(options: {
   adminToken?: string;
   logger: Logger;
 }): Promise<AdminServer> {
+  // The config already refuses this (sinkSchema); checked again where the socket is opened.
+  if (!options.adminToken && !isLoopbackHost(options.host)) {
+    throw new FloodgateError('CONFIG_INVALID', `FLOODGATE_ADMIN_TOKEN: required to serve the sink's admin port on ${options.host}, which is not a loopback address`);
+  }
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -55,6 +55,29 @@ export function planStart(record: BatchRecord | undefined, committed: number | n
 }
 
 /**
+ * What is wrong with a recorded batch on its face, before anything is read (docs/security.md,
+ * "Forged batch records"): a range, row count, timestamp or state no sink writes, or a batch that
+ * straddles the committed offset (a batch always starts at the committed offset, so a record that
+ * starts before it and ends after it would have the sink skip what lies between). Undefined: none.
+ * The bucket is written by other processes, so nothing in it is taken on trust. Pure.
+ */
+export function recordProblem(batch: BatchRecord['batch'], committed: number | null, low: number, high: number): string | undefined {
+  if (batch === undefined) return undefined;
+  const offset = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  if (!offset(batch.first) || !offset(batch.last) || batch.last < batch.first) return `its offsets ${String(batch.first)}..${String(batch.last)} are no range`;
+  if (!offset(batch.rows) || batch.rows < 1 || batch.rows > batch.last - batch.first + 1) {
+    return `${String(batch.rows)} rows do not fit in offsets ${batch.first}..${batch.last}`;
+  }
+  if (typeof batch.firstTimestamp !== 'string' || !/^\d{1,16}$/.test(batch.firstTimestamp)) return `its first timestamp ${JSON.stringify(batch.firstTimestamp)} is no Kafka timestamp`;
+  if (batch.state !== 'pending' && batch.state !== 'inserted') return `its state ${JSON.stringify(batch.state)} is unknown`;
+  const valid = committed !== null && committed >= low && committed <= high ? committed : null;
+  if (valid !== null && batch.first < valid && batch.last >= valid) {
+    return `offsets ${batch.first}..${batch.last} straddle the committed offset ${valid} (a batch starts at the committed offset)`;
+  }
+  return undefined;
+}
+
+/**
  * Checks a reform/skip plan against the first message read after seeking to `batch.first`.
  * `valid`: it is the recorded message (or retention removed it, the first offset read is later).
  * `stale`: the log restarted below the record (the topic was deleted and re-created), so the record

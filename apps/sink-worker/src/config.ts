@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { env, stackSchema } from '@floodgate/config';
+import { env, isLoopbackHost, stackSchema } from '@floodgate/config';
 import { PREFIX_PATTERN } from '@floodgate/nats';
 
 const MiB = 1024 * 1024;
@@ -60,7 +60,10 @@ export const sinkSchema = stackSchema.extend({
   /** Admin HTTP endpoint (/metrics, /healthz, /readyz). Port 0 picks a free one. */
   SINK_ADMIN_HOST: env.string('127.0.0.1'),
   SINK_ADMIN_PORT: env.int(9091, 0, 65535),
-  /** When set, GET /metrics needs `Authorization: Bearer <token>`: the same rule as the gateway's admin port. */
+  /**
+   * When set, GET /metrics needs `Authorization: Bearer <token>`: the same rule as the gateway's
+   * admin port. Required when SINK_ADMIN_HOST is not loopback (the sink refuses to start otherwise).
+   */
   FLOODGATE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 
   /** A drain (SIGTERM, `sink drain`) that takes longer is cut short; nothing uncommitted is lost. */
@@ -68,6 +71,16 @@ export const sinkSchema = stackSchema.extend({
   /** A partition actor failing more often than this within the window takes the process down. */
   SINK_ACTOR_MAX_RESTARTS: env.int(5, 0, 1000),
   SINK_ACTOR_RESTART_WINDOW_MS: env.int(60_000, 1000, 3_600_000),
+}).superRefine((c, ctx) => {
+  // An admin port reachable from the network has no open /metrics (docs/security.md, "Network
+  // exposure"). The check is kept by supervisorSchema's extend().
+  if (!isLoopbackHost(c.SINK_ADMIN_HOST) && !c.FLOODGATE_ADMIN_TOKEN) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['FLOODGATE_ADMIN_TOKEN'],
+      message: `required when SINK_ADMIN_HOST (${c.SINK_ADMIN_HOST}) is not a loopback address: /metrics would be open to the network`,
+    });
+  }
 });
 
 export type SinkConfig = z.infer<typeof sinkSchema>;

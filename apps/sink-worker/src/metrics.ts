@@ -20,6 +20,7 @@ export interface SinkMetrics {
   insertRetries: Counter<'topic' | 'code'>;
   commits: Counter<'topic'>;
   actorRestarts: Counter<'topic'>;
+  batchRecordsRefused: Counter<'topic'>;
   partitionLag: Gauge<'topic' | 'partition'>;
   partitionPaused: Gauge<'topic' | 'partition'>;
   partitionStuck: Gauge<'topic' | 'partition'>;
@@ -44,6 +45,12 @@ export function createSinkMetrics(registry = new Registry()): SinkMetrics {
     insertRetries: new Counter({ name: 'floodgate_sink_insert_retries_total', help: 'Insert attempts that failed and were retried, by error code', labelNames: ['topic', 'code'], registers }),
     commits: new Counter({ name: 'floodgate_sink_commits_total', help: 'Offset commits after an insert', labelNames: ['topic'], registers }),
     actorRestarts: new Counter({ name: 'floodgate_sink_actor_restarts_total', help: 'Partition actors restarted by their supervisor after a failure', labelNames: ['topic'], registers }),
+    batchRecordsRefused: new Counter({
+      name: 'floodgate_sink_batch_records_refused_total',
+      help: 'Batch records read back from NATS that contradict Kafka or the table (forged or corrupted) and were refused; the partition waits for an operator',
+      labelNames: ['topic'],
+      registers,
+    }),
     partitionLag: new Gauge({ name: 'floodgate_sink_partition_lag', help: 'Events in the partition not yet committed (end offset - committed offset)', labelNames: ['topic', 'partition'], registers }),
     partitionPaused: new Gauge({ name: 'floodgate_sink_partition_paused', help: '1 while fetching of the partition is paused (retrying, back-pressure, operator)', labelNames: ['topic', 'partition'], registers }),
     partitionStuck: new Gauge({

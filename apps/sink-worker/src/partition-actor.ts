@@ -4,7 +4,7 @@ import { backoffDelay, sleep, type ActorContext, type ActorFactory, type Backoff
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 import type { Logger } from '@floodgate/logging';
 import { isRevisionConflict, type ActorState, type ErrorInfo, type FailingStep, type FlushInfo, type JsonBucket } from '@floodgate/nats';
-import { dedupToken, planStart, verifyFirstMessage, type BatchBoundary, type BatchRecord, type StartPlan } from './batch-state.ts';
+import { dedupToken, planStart, recordProblem, verifyFirstMessage, type BatchBoundary, type BatchRecord, type StartPlan } from './batch-state.ts';
 import { classifyInsertError } from './clickhouse-errors.ts';
 import type { Insert, LandedRows } from './clickhouse.ts';
 import { deadLetterNeedsOperator, type DeadLetter } from './dead-letter.ts';
@@ -17,7 +17,7 @@ import { addFailure, stuckState, type Failing, type StuckBounds } from './stuck.
 import { SinkBatchTrace, type SinkTraceInfo } from './tracing.ts';
 
 /** Why fetching of a partition is paused; it is paused while any reason holds. */
-export type PauseReason = 'starting' | 'operator' | 'retry' | 'backpressure' | 'draining' | 'lost';
+export type PauseReason = 'starting' | 'operator' | 'retry' | 'backpressure' | 'draining' | 'lost' | 'refused';
 
 /**
  * The link between a partition actor and the process's Kafka consumer: pause/resume with reasons,
@@ -194,7 +194,6 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
   private verifying = false;
   /** A recorded batch being re-formed: flushed exactly at its last offset, whatever the policy says. */
   private forced: BatchBoundary | undefined;
-  private skipThrough: number | undefined;
   private record: BatchRecord = { v: 1, owner: '', claimedAt: '' };
   /** Where reading starts when there is no usable record: the committed offset, else the log's start. */
   private freshFrom = 0;
@@ -205,6 +204,16 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
   private revision = 0;
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
+  /**
+   * Set when the table contradicts the recorded batch: the record may then only be an older log's
+   * (the first message shows it); if it is this log's, it is refused. Says what the table contradicts.
+   */
+  private contradiction: string | undefined;
+  /** The partition's end offset at start: a batch of this log ends before it. */
+  private startHigh = Number.POSITIVE_INFINITY;
+  /** landedThrough before a skip plan extended it (restored when the record turns out stale). */
+  private landedBeforeSkip: number | undefined;
+  private skipByTable = false;
   /** What the actor is doing, for the failures it notes (status `stuck.step`). */
   private phase: FailingStep = 'start';
   private stuckLogged = false;
@@ -235,6 +244,7 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     // Pauses for retries belong to the incarnation that failed; 'starting' holds fetching until the seek.
     gate.resume('retry');
     gate.resume('backpressure');
+    gate.resume('refused');
 
     const offsets = await this.retrying('read partition offsets', 'KAFKA_UNAVAILABLE', () => this.deps.offsets());
     status.committed = offsets.committed;
@@ -242,6 +252,11 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     await this.claim();
     this.freshFrom = planStart(undefined, offsets.committed, offsets.low, offsets.high).from;
     this.plan = planStart(this.record, offsets.committed, offsets.low, offsets.high);
+    // The record comes from a bucket others can write: it is checked before it decides anything.
+    const problem = recordProblem(this.record.batch, offsets.committed, offsets.low, offsets.high);
+    if (problem) await this.refuseRecord(problem, offsets.committed);
+    this.startHigh = offsets.high;
+    this.contradiction = await this.tableContradiction(this.plan);
     const landedThrough = this.record.landedThrough;
     if (landedThrough !== undefined && landedThrough >= this.plan.from) {
       this.landedThrough = landedThrough;
@@ -249,6 +264,13 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
       // The group committed, so a record with a batch existed (the first batch's start is
       // committed before it is recorded): it was lost, and the batch it named may be in the table.
       await this.findLanded(this.plan.from);
+    }
+    if (this.plan.kind === 'skip') {
+      // Rows of a batch recorded as inserted are skipped only where the table holds them (offset
+      // and event id), never on the record's word alone.
+      this.landedBeforeSkip = this.landedThrough;
+      this.landedThrough = Math.max(this.landedThrough ?? -1, this.plan.batch.last);
+      this.skipByTable = true;
     }
     this.nextOffset = this.plan.from;
     this.verifying = this.plan.kind !== 'fresh';
@@ -319,7 +341,6 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     const landed = this.landedThrough === undefined ? undefined : await this.landedIds(message.messages);
     const arrivedAt = this.now();
     let received = 0;
-    let skipCommit: number | undefined;
     for (const m of message.messages) {
       const offset = Number(m.offset);
       if (offset < this.nextOffset) continue; // a repeat from an overlapping fetch
@@ -331,10 +352,12 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
           gate.buffered(this.bufferedBytes);
           return this.afterChange();
         }
-        skipCommit = check.commit;
+        if (check !== 'ok') {
+          gate.taken(message.epoch, message.bytes, this.bufferedBytes);
+          return this.refuseRecord(check.refuse, status.committed, { offset, timestamp: m.timestamp });
+        }
       }
       this.nextOffset = offset + 1;
-      if (this.skipThrough !== undefined && offset <= this.skipThrough) continue;
       const ids = landed?.get(offset);
       if (ids !== undefined && ids.has(eventIdOf(m) ?? '')) {
         this.skippedThrough = offset; // in the table already: inserted by an owner whose record was lost
@@ -352,11 +375,6 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
       this.deps.metrics.events.received.inc({ component: 'sink' }, received);
     }
     gate.taken(message.epoch, message.bytes, this.bufferedBytes);
-    if (skipCommit !== undefined) {
-      this.phase = 'commit';
-      await this.commitOffset(skipCommit);
-      this.progressed();
-    }
     await this.flushWhileDue('policy');
     await this.commitSkipped();
     this.afterChange();
@@ -367,30 +385,102 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
    * stale record (the topic was deleted and re-created) says nothing about this log: reading starts
    * over where it would without a record (the committed offset, else the log's start), never at the
    * stale record's offset, which would skip the new log's first events. `reseek`: the delivery at
-   * hand is from the wrong place. `commit`: the offset to commit past a skipped batch.
+   * hand is from the wrong place. `refuse`: the record is this log's but contradicts the table or the log.
    */
-  private checkPlan(offset: number, timestamp: string): { commit?: number } | 'reseek' {
+  private checkPlan(offset: number, timestamp: string): 'ok' | 'reseek' | { refuse: string } {
     const plan = this.plan;
-    if (plan.kind === 'fresh') return {};
+    if (plan.kind === 'fresh') return 'ok';
     if (verifyFirstMessage(plan.batch, offset, timestamp) === 'stale') {
       this.log.warn(
         { recorded: plan.batch, offset, timestamp, from: this.freshFrom },
         'the recorded batch belongs to an older log (topic re-created?); ignoring it',
       );
       this.plan = { kind: 'fresh', from: this.freshFrom };
-      if (offset === this.freshFrom) return {};
+      if (this.skipByTable) this.landedThrough = this.landedBeforeSkip;
+      this.skipByTable = false;
+      if (offset === this.freshFrom) return 'ok';
       this.seekTo(this.freshFrom);
       return 'reseek';
     }
+    // The record is this log's: it must agree with the table and lie inside the log.
+    if (this.contradiction) return { refuse: this.contradiction };
+    if (plan.batch.last >= this.startHigh) return { refuse: `its offsets ${plan.batch.first}..${plan.batch.last} run past the end of the log (${this.startHigh})` };
     if (plan.kind === 'reform') {
       this.forced = plan.batch;
       this.log.info({ batch: plan.batch }, 're-forming the recorded batch');
-      return {};
+      return 'ok';
     }
-    this.skipThrough = plan.batch.last;
+    // Its rows are skipped where the table holds them (landedThrough, set at start) and committed past.
     this.log.info({ batch: plan.batch }, 'recorded batch was inserted; committing past it');
-    const committed = this.deps.status.committed;
-    return committed === null || committed <= plan.batch.last ? { commit: plan.batch.last + 1 } : {};
+    return 'ok';
+  }
+
+  // --- batch records that are refused ------------------------------------------------------------
+
+  /**
+   * What the table says against a reform/skip plan, checked before anything is read: a record that
+   * starts past the committed offset is believed only if the table holds the partition up to its
+   * start (a replay, or rows skipped after a lost record); one recorded as inserted only if the
+   * table holds some of its rows. Undefined: nothing against it.
+   */
+  private async tableContradiction(plan: StartPlan): Promise<string | undefined> {
+    if (plan.kind === 'fresh') return undefined;
+    const { landed, partition } = this.deps;
+    const { first, last } = plan.batch;
+    if (first > this.freshFrom) {
+      const highest = await this.retrying('read the rows the table holds of the partition', 'CLICKHOUSE_UNAVAILABLE', () =>
+        landed.highest(partition, this.freshFrom, this.ctx.signal),
+      );
+      if (highest === null || highest < first - 1) {
+        return `it starts at offset ${first}, past the committed offset ${this.freshFrom}, but the table holds the partition only through ${highest ?? 'nothing from there'}: offsets ${this.freshFrom}..${first - 1} would be skipped`;
+      }
+    }
+    if (plan.kind === 'skip') {
+      const ids = await this.retrying('read the rows the table holds of the partition', 'CLICKHOUSE_UNAVAILABLE', () =>
+        landed.ids(partition, first, last, this.ctx.signal),
+      );
+      if (ids.size === 0) return `it says offsets ${first}..${last} were inserted, but the table holds none of them`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Refuses the partition's batch record (docs/security.md, "Forged batch records"): says so loudly
+   * (an error log with the record, SINK_BATCH_RECORD_INVALID in status, failing then stuck, the
+   * refused-records metric), reads, inserts and skips nothing, and waits, without taking the
+   * process down, until an operator deleted or rewrote the record; then the actor starts over.
+   */
+  private async refuseRecord(reason: string, committed: number | null, seen?: { offset: number; timestamp: string }): Promise<never> {
+    const { topic, partition, batches, batchKey, metrics, status, gate } = this.deps;
+    const recorded = this.record.batch;
+    const error = new FloodgateError(
+      'SINK_BATCH_RECORD_INVALID',
+      `the batch record of ${topic}/${partition} is refused: ${reason}. Nothing of the partition is read, inserted or skipped until an operator deletes it: floodgate sink forget-batch-record --partition ${partition}`,
+      { context: { topic, partition, committed, recorded, ...(seen ? { seen } : {}) } },
+    );
+    this.phase = 'start';
+    gate.pause('refused');
+    status.state = 'retrying';
+    status.lastError = errorInfo(error.code, error);
+    metrics.batchRecordsRefused.inc(this.labels);
+    this.log.error({ code: error.code, reason, committed, recorded, seen, owner: this.record.owner }, error.message);
+    for (let attempt = 0; ; attempt++) {
+      this.noteFailure(error.code, error, true);
+      await sleep(backoffDelay(this.deps.retry, Math.min(attempt, 5)), this.ctx.signal);
+      let current;
+      try {
+        current = await batches.get(batchKey);
+      } catch (readError) {
+        this.log.warn({ err: readError }, 'cannot read the refused batch record from NATS; waiting');
+        continue;
+      }
+      if (!current || current.revision !== this.revision) break;
+    }
+    this.log.warn({ code: error.code }, 'the refused batch record was deleted or rewritten; the partition actor starts over');
+    throw new FloodgateError('SINK_BATCH_RECORD_CHANGED', `the refused batch record of ${topic}/${partition} changed; the partition actor starts over`, {
+      retriable: true,
+      context: { topic, partition },
+    });
   }
 
   /** Reads from `offset` again; deliveries fetched before (an older epoch) are dropped. */

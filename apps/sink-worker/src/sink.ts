@@ -196,6 +196,8 @@ class Gate implements PartitionGate {
           return 'starting: the partition actor is starting (it resumes once ready)';
         case 'lost':
           return 'lost: the partition is being given up';
+        case 'refused':
+          return 'refused: its batch record contradicts Kafka or the table and was refused; delete it (floodgate sink forget-batch-record)';
         default:
           return reason;
       }

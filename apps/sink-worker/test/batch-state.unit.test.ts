@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dedupToken, partToken, planStart, verifyFirstMessage, type BatchRecord } from '../src/batch-state.ts';
+import { dedupToken, partToken, planStart, recordProblem, verifyFirstMessage, type BatchRecord } from '../src/batch-state.ts';
 
 const record = (state: 'pending' | 'inserted', first: number, last: number): BatchRecord => ({
   v: 1,
@@ -62,6 +62,30 @@ describe('verifyFirstMessage', () => {
   it('calls the record stale when the log restarted below it or the message differs', () => {
     expect(verifyFirstMessage(batch, 0, '1800000000000')).toBe('stale');
     expect(verifyFirstMessage(batch, 100, '1800000000000')).toBe('stale');
+  });
+});
+
+describe('recordProblem: a recorded batch no sink writes is refused before anything is read', () => {
+  const batch = (overrides: Record<string, unknown>) => ({ ...record('inserted', 100, 199).batch!, ...overrides }) as BatchRecord['batch'];
+  it('accepts what a sink writes: no batch, a batch at the committed offset, one committed already, one past it', () => {
+    expect(recordProblem(undefined, 100, 0, 500)).toBeUndefined();
+    expect(recordProblem(batch({}), 100, 0, 500)).toBeUndefined();
+    expect(recordProblem(batch({}), 200, 0, 500)).toBeUndefined();
+    expect(recordProblem(batch({}), 50, 0, 500)).toBeUndefined();
+    expect(recordProblem(batch({ rows: 1 }), null, 0, 500)).toBeUndefined();
+  });
+  it('refuses a batch that straddles the committed offset (it would skip what lies between)', () => {
+    expect(recordProblem(batch({}), 150, 0, 500)).toMatch(/straddle the committed offset 150/);
+    expect(recordProblem(batch({}), 199, 0, 500)).toMatch(/straddle/);
+  });
+  it('refuses malformed ranges, row counts, timestamps and states', () => {
+    expect(recordProblem(batch({ last: 99 }), 100, 0, 500)).toMatch(/no range/);
+    expect(recordProblem(batch({ first: -1 }), 100, 0, 500)).toMatch(/no range/);
+    expect(recordProblem(batch({ first: '100' }), 100, 0, 500)).toMatch(/no range/);
+    expect(recordProblem(batch({ rows: 101 }), 100, 0, 500)).toMatch(/101 rows do not fit/);
+    expect(recordProblem(batch({ rows: 0 }), 100, 0, 500)).toMatch(/0 rows do not fit/);
+    expect(recordProblem(batch({ firstTimestamp: 'soon' }), 100, 0, 500)).toMatch(/no Kafka timestamp/);
+    expect(recordProblem(batch({ state: 'done' }), 100, 0, 500)).toMatch(/unknown/);
   });
 });
 

@@ -221,11 +221,20 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Runn
   const pids: RunningPipeline['pids'] = {};
   for (const app of apps) Object.defineProperty(pids, app.name, { enumerable: true, get: () => app.child.pid });
   return {
-    gatewayUrl: `http://${host}:${gatewayPort}`,
-    adminUrl: `http://${adminHost}:${adminPort}`,
+    gatewayUrl: clientUrl(host, gatewayPort),
+    adminUrl: clientUrl(adminHost, adminPort ?? 0),
     pids,
     restarts: (name) => byName(name)?.restarts ?? 0,
     exitCode: (name) => byName(name)?.final ?? Promise.resolve(null),
     stop,
   };
+}
+
+/**
+ * The URL a client on this machine uses for a listener: an any-address (0.0.0.0, ::) is reached on
+ * loopback, an IPv6 literal is bracketed (`http://:::9090` is no URL).
+ */
+export function clientUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }

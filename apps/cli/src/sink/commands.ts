@@ -3,6 +3,8 @@ import { loadConfig } from '@floodgate/config';
 import { FloodgateError } from '@floodgate/errors';
 import { createLogger } from '@floodgate/logging';
 import {
+  batchKey,
+  JsonBucket,
   requestJson,
   sinkControlPlane,
   type SinkCommand,
@@ -85,7 +87,26 @@ async function supervisorCommand(config: CliSinkConfig, command: SupervisorComma
   }
 }
 
-/** `floodgate sink flush | pause | resume | drain [--process ID]`, `sink scale N | --auto MIN..MAX`, `sink start`. */
+/**
+ * Deletes one partition's batch record (docs/security.md, "Forged batch records"): the recovery
+ * after the sink refused it (SINK_BATCH_RECORD_INVALID). The partition then starts from the
+ * committed offset as after a lost record, skipping only rows the events table already holds.
+ */
+async function forgetBatchRecord(config: CliSinkConfig, topic: string, partition: number): Promise<void> {
+  const control = await openControl(config);
+  try {
+    const batches = await JsonBucket.open<unknown>(control.nc, sinkControlPlane(config.SINK_NATS_PREFIX).batchesBucket, { existing: true });
+    const key = batchKey(config.SINK_GROUP_ID, topic, partition);
+    const current = await batches.get(key);
+    if (!current) throw new FloodgateError('SINK_NOT_FOUND', `no batch record for ${topic}/${partition} of group ${config.SINK_GROUP_ID}`);
+    await batches.delete(key);
+    process.stdout.write(`deleted the batch record of ${topic}/${partition} (group ${config.SINK_GROUP_ID}) after printing it:\n${JSON.stringify(current.value)}\n`);
+  } finally {
+    await control.close();
+  }
+}
+
+/** `floodgate sink flush | pause | resume | drain [--process ID]`, `sink scale N | --auto MIN..MAX`, `sink start`, `sink forget-batch-record`. */
 export function registerSinkCommands(program: Command): void {
   const sink = program.command('sink').description('control the sink processes over NATS (see docs/sink.md)');
 
@@ -127,6 +148,18 @@ export function registerSinkCommands(program: Command): void {
         command = { cmd: 'scale', processes: n };
       }
       await supervisorCommand(config, command, options.supervisor, options.json === true);
+    });
+
+  sink
+    .command('forget-batch-record')
+    .description('delete the batch record of a partition the sink refused (SINK_BATCH_RECORD_INVALID); it then starts over from the committed offset, skipping only rows the table holds')
+    .requiredOption('--partition <n>', 'the partition (from floodgate status)')
+    .option('--topic <name>', 'the topic (default KAFKA_TOPIC)')
+    .action(async (options: { partition: string; topic?: string }) => {
+      const config = loadConfig(cliSinkSchema);
+      const partition = Number(options.partition);
+      if (!Number.isInteger(partition) || partition < 0) throw new FloodgateError('CONFIG_INVALID', `--partition must be a partition number (got ${options.partition})`);
+      await forgetBatchRecord(config, options.topic ?? config.KAFKA_TOPIC, partition);
     });
 
   sink
