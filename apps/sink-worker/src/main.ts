@@ -67,7 +67,7 @@ async function main(): Promise<void> {
       { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
     ], topicReplication(config)),
   );
-  const nc = await untilReady('nats connect', logger, () => connectNats({ url: config.NATS_URL, name: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger }));
+  const nc = await untilReady('nats connect', logger, () => connectNats({ config, name: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger }));
 
   const metrics = createSinkMetrics();
   let admin: AdminServer | undefined;

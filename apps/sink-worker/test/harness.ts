@@ -424,7 +424,7 @@ export class ControlPlaneProbe {
   ) {}
 
   static async open(stack: StackConfig, names: TestNames): Promise<ControlPlaneProbe> {
-    const nc = await connectNats({ url: stack.NATS_URL, name: `sink-it-${names.label}`, logger: createLogger('sink-it', { level: 'silent' }) });
+    const nc = await connectNats({ config: stack, name: `sink-it-${names.label}`, logger: createLogger('sink-it', { level: 'silent' }) });
     return new ControlPlaneProbe(nc, names);
   }
 
