@@ -88,11 +88,11 @@ export async function checkClickHouse(url: string, username: string, password: s
 }
 
 /**
- * Whether the endpoint runs a query sent with no credentials at all: true means it was started
- * without a password (before `stack up` generated one).
+ * The HTTP status of a query sent with no credentials at all: 200 means the endpoint was started
+ * without a password (before `stack up` generated one); 401/403, it demands credentials.
  */
-export async function clickhouseAnswersAnonymously(url: string, timeoutMs: number): Promise<boolean> {
+export async function clickhouseAnswersAnonymously(url: string, timeoutMs: number): Promise<number> {
   const response = await fetch(`${url.replace(/\/$/, '')}/?query=${encodeURIComponent('SELECT 1')}`, { signal: AbortSignal.timeout(timeoutMs) });
   await response.arrayBuffer();
-  return response.status === 200;
+  return response.status;
 }

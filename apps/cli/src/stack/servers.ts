@@ -5,8 +5,8 @@
  */
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { clickhouseUrl, type StackConfig, type StackCredentials } from '@floodgate/config';
-import { FloodgateError } from '@floodgate/errors';
+import { clickhouseUrl, STACK_CREDENTIALS_FILE as CREDENTIALS_FILE, type StackConfig, type StackCredentials } from '@floodgate/config';
+import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 import { bindHost, formatHostPort, isLoopback, natsUrlHasCredentials, parseHostPort, parseNatsServers, redactUrl } from './address.ts';
 import { checkClickHouse, checkKafka, checkNats, clickhouseAnswersAnonymously } from './health.ts';
 import { ensureKafkaJars, ensureKafkaStorage, findJava, kafkaClasspath, renderLog4j2Yaml, renderServerProperties } from './kafka.ts';
@@ -149,8 +149,13 @@ function natsPlan(config: StackConfig, credentials: StackCredentials | undefined
     },
     staleReason: async (timeoutMs) => {
       if (!credentials) return undefined;
-      const { authRequired } = await checkNats(config, timeoutMs);
-      return authRequired ? undefined : 'it runs without authorization (started before credentials were generated)';
+      try {
+        const { authRequired } = await checkNats(config, timeoutMs);
+        return authRequired ? undefined : 'it runs without authorization (started before credentials were generated)';
+      } catch (error) {
+        if (isFloodgateError(error) && error.code === 'NATS_AUTH_FAILED') return `it refuses the credentials in ${CREDENTIALS_FILE} (started with others)`;
+        throw error;
+      }
     },
     prepare: async () => {
       const natsServer = findExecutable('nats-server');
@@ -194,7 +199,16 @@ function clickhousePlan(config: StackConfig, credentials: StackCredentials | und
     },
     staleReason: async (timeoutMs) => {
       if (!credentials) return undefined;
-      return (await clickhouseAnswersAnonymously(url, timeoutMs)) ? 'it answers queries without credentials (started before credentials were generated)' : undefined;
+      const anonymous = await clickhouseAnswersAnonymously(url, timeoutMs);
+      if (anonymous === 200) return 'it answers queries without credentials (started before credentials were generated)';
+      if (anonymous === 401 || anonymous === 403) {
+        const refused = await checkClickHouse(url, config.CLICKHOUSE_USER, config.CLICKHOUSE_PASSWORD, timeoutMs).then(
+          () => false,
+          (error: unknown) => /AUTHENTICATION_FAILED|Authentication failed/.test(String((error as Error).message)),
+        );
+        if (refused) return `it refuses the credentials in ${CREDENTIALS_FILE} (started with others)`;
+      }
+      return undefined;
     },
     prepare: async () => {
       if (!existsSync(path.join(REPO_ROOT, CHDB_SERVER_ENTRY))) {

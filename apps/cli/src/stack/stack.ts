@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureStackCredentials, withStackCredentials, type StackConfig, type StackCredentials } from '@floodgate/config';
+import { ensureStackCredentials, readStackCredentials, withStackCredentials, type StackConfig, type StackCredentials } from '@floodgate/config';
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 import { stackPaths, type ServerName } from './paths.ts';
 import {
@@ -135,10 +135,14 @@ async function upOne(
       writePidFile(plan.pidFile, ours.pid);
       say(`${plan.name}: found our process ${ours.pid} without its pid file; recorded it again`);
     }
-    const note = await waitReady(plan, ours.pid, () => false, timeoutMs);
-    const stale = await plan.staleReason?.(Math.min(timeoutMs, 10_000));
-    if (stale === undefined) return { action: ours.fromPidFile ? 'running' : 'adopted', own: true, ...(note ? { note } : {}) };
-    // An upgrade: a server started before this home had credentials must start again with them.
+    // First, whether it runs without (or with other) credentials: then it must start again with
+    // this home's (an upgrade from before credentials.json). A server not answering yet is not
+    // stale; waitReady below decides about it.
+    const stale = await plan.staleReason?.(Math.min(timeoutMs, 5_000)).catch(() => undefined);
+    if (stale === undefined) {
+      const note = await waitReady(plan, ours.pid, () => false, timeoutMs);
+      return { action: ours.fromPidFile ? 'running' : 'adopted', own: true, ...(note ? { note } : {}) };
+    }
     say(`${plan.name}: restarting pid ${ours.pid}: ${stale}`);
     await stopProcess(ours.pid, plan.isOurs, plan.stopGraceMs);
     removePidFile(plan.pidFile);
@@ -311,10 +315,13 @@ export async function stackDown(config: StackConfig, options: StackOptions = {})
 export async function stackStatus(config: StackConfig): Promise<StackStatus> {
   const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
   const plans = serverPlans(config);
+  // Our own servers are checked with this home's credentials, whatever the caller loaded.
+  const credentials = readStackCredentials(paths.home);
+  const ownPlans = credentials ? serverPlans(withStackCredentials(config, credentials), credentials) : plans;
   const servers = await Promise.all(
-    plans.map(async (plan): Promise<ServerStatus> => {
+    plans.map(async (plan, i): Promise<ServerStatus> => {
       const ours = plan.configuredExternal ? undefined : findOurs(plan);
-      const health = await healthOf(plan, STATUS_CHECK_MS);
+      const health = await healthOf(ours ? ownPlans[i]! : plan, STATUS_CHECK_MS);
       // Not ours: a healthy server at a local address is someone else's (external); an unhealthy
       // one is simply down.
       const external = !ours && (plan.configuredExternal !== undefined || health.healthy);
