@@ -365,7 +365,7 @@ export function createChdbServer(options: ChdbServerOptions): ChdbServer {
         if (!drained) {
           const dropped = queue.rejectWaiting(ClickHouseException.of('ABORTED', 'chdb-server is shutting down', { status: 503 }));
           logger.warn({ dropped, timeout_ms: shutdownTimeoutMs }, 'queued queries refused at shutdown');
-          await queue.onIdle(); // the running query always finishes: chDB cannot interrupt it
+          await queue.onIdle(); // the running query finishes, at the latest at its max_execution_time
         }
         // Answers still being written go out with Connection: close; then the sockets end.
         server.closeIdleConnections();
