@@ -58,7 +58,7 @@ afterAll(async () => {
 });
 
 describe('chdb-server authentication', () => {
-  it('refuses a query without credentials with 401 REQUIRED_PASSWORD, and @clickhouse/client sees code 194', async () => {
+  it('refuses a query without credentials with 401 REQUIRED_PASSWORD, and @clickhouse/client given none (it sends default, no password) with 516', async () => {
     const answer = await post('SELECT 1');
     expect(answer.status).toBe(401);
     expect(answer.body).toMatch(/^Code: 194\. DB::Exception: Authentication required.*\(REQUIRED_PASSWORD\) \(version .*\)\n$/s);
