@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { clickhouseUrl, STACK_CREDENTIALS_FILE as CREDENTIALS_FILE, type StackConfig, type StackCredentials } from '@floodgate/config';
+import { clickhouseUrl, natsAuth, readStackCredentials, STACK_CREDENTIALS_FILE as CREDENTIALS_FILE, type StackConfig, type StackCredentials } from '@floodgate/config';
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 import { bindHost, formatHostPort, isLoopback, natsUrlHasCredentials, parseHostPort, parseNatsServers, redactUrl } from './address.ts';
 import { checkClickHouse, checkKafka, checkNats, clickhouseAnswersAnonymously } from './health.ts';
@@ -129,6 +129,14 @@ function natsPlan(config: StackConfig, credentials: StackCredentials | undefined
   else if (!isLoopback(first.host)) configuredExternal = 'NATS_URL is not on this machine';
   else if (natsUrlHasCredentials(config.NATS_URL)) configuredExternal = 'NATS_URL carries credentials';
   else if (scheme !== 'nats') configuredExternal = `NATS_URL uses ${scheme}://`;
+  else {
+    // Credentials other than this home's generated ones belong to a server someone else runs: one we
+    // started would not know them (as with credentials in NATS_URL).
+    const auth = natsAuth(config);
+    const own = credentials ?? readStackCredentials(config.FLOODGATE_HOME);
+    const isOwn = auth.kind === 'user' && own !== undefined && auth.user === own.NATS_USER && auth.password === own.NATS_PASSWORD;
+    if (auth.kind !== 'none' && !isOwn) configuredExternal = `NATS credentials are set (${auth.kind === 'creds' ? 'NATS_CREDS_FILE' : auth.source})`;
+  }
   const storeDir = path.join(paths.data, 'nats');
   const authConf = path.join(paths.config, 'nats', 'auth.conf');
   const host = bindHost(first.host);
