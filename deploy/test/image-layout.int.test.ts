@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
-import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
+import { freePort, sharedNatsCredentials, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -42,6 +42,7 @@ describe('image layout: compiled apps from deploy/docker/build-layout.sh', () =>
       NODE_ENV: 'production',
       KAFKA_BROKERS: stack.KAFKA_BROKERS.join(','),
       NATS_URL: stack.NATS_URL,
+      ...sharedNatsCredentials(stack),
       CLICKHOUSE_URL: clickhouseUrl(stack),
       CLICKHOUSE_USER: stack.CLICKHOUSE_USER,
       CLICKHOUSE_PASSWORD: stack.CLICKHOUSE_PASSWORD,

@@ -2,7 +2,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { createLogger, type Logger } from '@floodgate/logging';
 import { ChdbEngine, type EngineRequest, type RawInsertWork, type SqlWork } from './engine.ts';
@@ -41,6 +41,18 @@ export interface ChdbServerOptions {
   maxBodyBytes?: number;
   /** How long close() lets queued queries finish before refusing the rest (default 10 s). */
   shutdownTimeoutMs?: number;
+  /**
+   * The one user this server knows, as ClickHouse's `users.xml` would define it. Every query must
+   * authenticate as this user (basic auth, X-ClickHouse-User/Key headers or user/password URL
+   * parameters). Default `default` with an empty password, which is ClickHouse's open default: a
+   * request without credentials is that user. The local stack always sets a generated password.
+   */
+  credentials?: { user: string; password: string };
+  /**
+   * Server default of `max_execution_time` in seconds (0: unlimited); a request's own setting wins.
+   * Default 60. A query that runs longer fails with TIMEOUT_EXCEEDED and frees the queue.
+   */
+  maxExecutionTimeS?: number;
 }
 
 export interface ChdbServer {
@@ -69,6 +81,12 @@ export function createChdbServer(options: ChdbServerOptions): ChdbServer {
     maxQueuedBytes: options.maxQueuedBytes ?? 512 * 1024 * 1024,
   });
   const displayName = os.hostname();
+  const credentials = options.credentials ?? { user: 'default', password: '' };
+  const expectedUser = digest(credentials.user);
+  const expectedPassword = digest(credentials.password);
+  const maxExecutionTimeS = options.maxExecutionTimeS ?? 60;
+  /** Origins this server would accept; set by listen() from the bound address. */
+  let ownOrigins = new Set<string>();
   let closing = false;
   let listening = false;
   let closePromise: Promise<void> | undefined;
@@ -113,10 +131,68 @@ export function createChdbServer(options: ChdbServerOptions): ChdbServer {
     res.end(body);
   }
 
+  /**
+   * A browser sends `Origin` on cross-origin POSTs and CORS reads, and `Sec-Fetch-Site` on every
+   * request; a page on another site must not drive this server (it serves no web pages, so no
+   * origin but its own address is legitimate). Non-browser clients send neither.
+   */
+  function crossSiteRefusal(req: http.IncomingMessage): ClickHouseException | undefined {
+    const origin = headerOf(req, 'origin');
+    if (origin !== undefined && !ownOrigins.has(origin.toLowerCase())) {
+      return ClickHouseException.of('ACCESS_DENIED', `Cross-origin request refused: Origin ${JSON.stringify(origin)} is not this server's own origin`);
+    }
+    const site = headerOf(req, 'sec-fetch-site')?.toLowerCase();
+    if (site === 'cross-site' || site === 'same-site') {
+      return ClickHouseException.of('ACCESS_DENIED', `Cross-site request refused (Sec-Fetch-Site: ${site})`);
+    }
+    return undefined;
+  }
+
+  /**
+   * ClickHouse's HTTP authentication: X-ClickHouse-User/X-ClickHouse-Key headers, else HTTP basic
+   * auth, else `user`/`password` URL parameters; none of them means user `default` with no password.
+   * Compared in constant time (digests of equal length), so timing tells nothing about the secret.
+   */
+  function authRefusal(req: http.IncomingMessage, url: URL): ClickHouseException | undefined {
+    let user = headerOf(req, 'x-clickhouse-user');
+    let password = headerOf(req, 'x-clickhouse-key');
+    let given = user !== undefined || password !== undefined;
+    const authorization = headerOf(req, 'authorization');
+    if (!given && authorization !== undefined) {
+      const basic = /^basic\s+(\S+)$/i.exec(authorization.trim());
+      if (!basic) return ClickHouseException.of('AUTHENTICATION_FAILED', 'Unsupported Authorization scheme: use Basic, X-ClickHouse-User/X-ClickHouse-Key or user/password parameters');
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      user = colon < 0 ? decoded : decoded.slice(0, colon);
+      password = colon < 0 ? '' : decoded.slice(colon + 1);
+      given = true;
+    }
+    if (!given && (url.searchParams.has('user') || url.searchParams.has('password'))) {
+      user = url.searchParams.get('user') ?? undefined;
+      password = url.searchParams.get('password') ?? undefined;
+      given = true;
+    }
+    const name = user === undefined || user === '' ? 'default' : user;
+    const userOk = timingSafeEqual(digest(name), expectedUser);
+    const passwordOk = timingSafeEqual(digest(password ?? ''), expectedPassword);
+    if (userOk && passwordOk) return undefined;
+    if (!given) {
+      return ClickHouseException.of('REQUIRED_PASSWORD', 'Authentication required: this server wants a user and password (basic auth, X-ClickHouse-User/X-ClickHouse-Key or user/password parameters)');
+    }
+    return ClickHouseException.of('AUTHENTICATION_FAILED', `${name}: Authentication failed: password is incorrect, or there is no user with such name`);
+  }
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://chdb-server');
     const isRead = method === 'GET' || method === 'HEAD';
+
+    // Before anything else, even /ping: nothing here is for a web page on another site.
+    const crossSite = crossSiteRefusal(req);
+    if (crossSite) {
+      logger.warn({ origin: headerOf(req, 'origin'), sec_fetch_site: headerOf(req, 'sec-fetch-site') }, 'cross-site request refused');
+      return sendError(res, crossSite, undefined, false);
+    }
 
     if (isRead && !url.searchParams.has('query')) {
       if (url.pathname === '/' || url.pathname === '/ping' || url.pathname === '/replicas_status') return sendText(res, 200, 'Ok.\n');
@@ -125,6 +201,12 @@ export function createChdbServer(options: ChdbServerOptions): ChdbServer {
     if (!isRead && method !== 'POST') {
       res.setHeader('Allow', 'GET, HEAD, POST');
       return sendText(res, 405, `Method ${method} is not supported\n`);
+    }
+    // /ping stays open (as in ClickHouse) for health checks; every query needs the credentials.
+    const unauthenticated = authRefusal(req, url);
+    if (unauthenticated) {
+      logger.info({ code: unauthenticated.code, status: unauthenticated.status }, 'request refused: not authenticated');
+      return sendError(res, unauthenticated, undefined, false);
     }
 
     let queryId = url.searchParams.get('query_id') || headerOf(req, 'x-clickhouse-query-id') || undefined;
@@ -175,10 +257,13 @@ export function createChdbServer(options: ChdbServerOptions): ChdbServer {
         work = { kind: 'sql', sql, defaultFormat, emptyInsert: insert && data.length === 0 && queryText !== '' };
         sqlForLog = sql.length > 200 ? `${sql.slice(0, 200)}…` : sql;
       }
+      // The server default of max_execution_time first; the request's own value, if any, wins.
+      const settings: Array<[string, string]> =
+        settingValue(params, 'max_execution_time') === undefined ? [['max_execution_time', String(maxExecutionTimeS)], ...params.settings] : params.settings;
       const request: EngineRequest = {
         database: params.database,
         readonly: isRead,
-        setStatement: buildSetStatement(params.settings, params.queryParams),
+        setStatement: buildSetStatement(settings, params.queryParams),
         work,
       };
 
@@ -263,6 +348,7 @@ export function createChdbServer(options: ChdbServerOptions): ChdbServer {
       listening = true;
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : options.port;
+      ownOrigins = ownOriginsOf(options.host, port);
       logger.debug({ host: options.host, port, dataDir: engine.dataDir, version: engine.version }, 'chdb-server ready');
       return { port };
     },
@@ -279,7 +365,7 @@ export function createChdbServer(options: ChdbServerOptions): ChdbServer {
         if (!drained) {
           const dropped = queue.rejectWaiting(ClickHouseException.of('ABORTED', 'chdb-server is shutting down', { status: 503 }));
           logger.warn({ dropped, timeout_ms: shutdownTimeoutMs }, 'queued queries refused at shutdown');
-          await queue.onIdle(); // the running query always finishes: chDB cannot interrupt it
+          await queue.onIdle(); // the running query finishes, at the latest at its max_execution_time
         }
         // Answers still being written go out with Connection: close; then the sockets end.
         server.closeIdleConnections();
@@ -296,6 +382,17 @@ export function createChdbServer(options: ChdbServerOptions): ChdbServer {
 
 function overloaded(reason: string): ClickHouseException {
   return ClickHouseException.of('TOO_MANY_SIMULTANEOUS_QUERIES', `Too many simultaneous queries: chdb-server is overloaded (${reason}); retry later`, { status: 503 });
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** The origins a browser would send for a page served from this server's own address. */
+function ownOriginsOf(host: string, port: number): Set<string> {
+  const hosts = new Set([host.includes(':') ? `[${host}]` : host]);
+  if (host === '127.0.0.1' || host === '::1' || host === 'localhost') for (const h of ['127.0.0.1', 'localhost', '[::1]']) hosts.add(h);
+  return new Set([...hosts].map((h) => `http://${h}:${port}`.toLowerCase()));
 }
 
 function headerOf(req: http.IncomingMessage, name: string): string | undefined {

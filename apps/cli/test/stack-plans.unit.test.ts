@@ -44,6 +44,9 @@ describe('which servers stack up may start', () => {
     expect(plans({ NATS_URL: 'nats://nats.example.com:4222' }).nats!.configuredExternal).toBe('NATS_URL is not on this machine');
     expect(plans({ NATS_URL: 'nats://u:p@127.0.0.1:4222' }).nats!.configuredExternal).toBe('NATS_URL carries credentials');
     expect(plans({ NATS_URL: 'tls://127.0.0.1:4222' }).nats!.configuredExternal).toBe('NATS_URL uses tls://');
+    // Credentials that are not this home's generated ones (it has none here) are someone else's server's.
+    expect(plans({ NATS_USER: 'u', NATS_PASSWORD: 'p' }).nats!.configuredExternal).toBe('NATS credentials are set (NATS_USER/NATS_PASSWORD)');
+    expect(plans({ NATS_TOKEN: 't' }).nats!.configuredExternal).toBe('NATS credentials are set (NATS_TOKEN)');
     const { clickhouse } = plans({ CLICKHOUSE_URL: 'http://user:secret@127.0.0.1:8123' });
     expect(clickhouse!.configuredExternal).toBe('CLICKHOUSE_URL is set');
     expect(clickhouse!.address).not.toContain('secret');

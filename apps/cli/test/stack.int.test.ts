@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, stackSchema, type StackConfig } from '@floodgate/config';
+import { loadConfig, readStackCredentials, stackSchema, type StackConfig } from '@floodgate/config';
 import { stackConfigForTests } from '@floodgate/testkit';
 import { stackDown, stackStatus, stackUp } from '../src/stack/index.ts';
 
@@ -152,6 +152,9 @@ describe('floodgate stack up | status | down', () => {
           FLOODGATE_HOME: other,
           NATS_URL: `nats://127.0.0.1:${squatterPort}`,
           CLICKHOUSE_URL: 'http://127.0.0.1:18123',
+          // That endpoint is the first home's: it answers only that home's credentials.
+          CLICKHOUSE_USER: readStackCredentials(home)!.CLICKHOUSE_USER,
+          CLICKHOUSE_PASSWORD: readStackCredentials(home)!.CLICKHOUSE_PASSWORD,
         },
       });
       const say: string[] = [];

@@ -106,7 +106,7 @@ describe('floodgate start: every process is supervised', () => {
     await admin.connect();
     await admin.deleteTopics({ topics, timeout: 10_000 }).catch(() => {});
     await admin.disconnect();
-    const nc = await connectNats({ url: stack.NATS_URL, name: 'it-supervision', logger: createLogger('it-supervision', { level: 'silent' }) });
+    const nc = await connectNats({ config: stack, name: 'it-supervision', logger: createLogger('it-supervision', { level: 'silent' }) });
     const plane = sinkControlPlane(prefix);
     await destroyBucket(nc, plane.membersBucket);
     await destroyBucket(nc, plane.batchesBucket);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { clickhouseUrl, loadConfig, stackSchema, type StackConfig } from '@floodgate/config';
-import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
+import { freePort, sharedNatsCredentials, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
 import { startPipeline, type RunningPipeline } from '../../cli/src/run/pipeline.ts';
 import { stackDown, stackUp } from '../../cli/src/stack/index.ts';
 import { childrenOf, metricValue, scrapeMetrics } from './helpers.ts';
@@ -29,7 +29,10 @@ describe('gateway resilience', () => {
         KAFKA_BROKERS: `127.0.0.1:${brokerPort}`,
         KAFKA_CONTROLLER_PORT: String(await freePort()),
         NATS_URL: shared.NATS_URL,
+        ...sharedNatsCredentials(shared),
         CLICKHOUSE_URL: clickhouseUrl(shared),
+        CLICKHOUSE_USER: shared.CLICKHOUSE_USER,
+        CLICKHOUSE_PASSWORD: shared.CLICKHOUSE_PASSWORD,
       },
     });
     await stackUp(kafkaStack, {});

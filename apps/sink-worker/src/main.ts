@@ -4,7 +4,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { backoffDelay } from '@floodgate/actors';
 import { migrate } from '@floodgate/clickhouse';
 import { clickhouseUrl, loadConfig, topicReplication } from '@floodgate/config';
-import { FloodgateError } from '@floodgate/errors';
+import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 import { createKafka, ensureTopics } from '@floodgate/kafka';
 import { createLogger, type Logger } from '@floodgate/logging';
 import { connectNats } from '@floodgate/nats';
@@ -28,7 +28,8 @@ async function untilReady<T>(what: string, logger: Logger, step: () => Promise<T
     try {
       return await step();
     } catch (error) {
-      if (Date.now() > deadline) throw error;
+      // Refused credentials stay refused: say so at once instead of retrying until the deadline.
+      if (Date.now() > deadline || (isFloodgateError(error) && error.code === 'NATS_AUTH_FAILED')) throw error;
       const delay = backoffDelay({ initialMs: 250, maxMs: 5000 }, attempt);
       logger.warn({ err: error, attempt, delayMs: delay }, `${what} failed; retrying`);
       // A timer that keeps the process alive: nothing else may yet (the actors' sleep is unref'd),
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
       { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
     ], topicReplication(config)),
   );
-  const nc = await untilReady('nats connect', logger, () => connectNats({ url: config.NATS_URL, name: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger }));
+  const nc = await untilReady('nats connect', logger, () => connectNats({ config, name: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger }));
 
   const metrics = createSinkMetrics();
   let admin: AdminServer | undefined;

@@ -29,7 +29,7 @@ export async function runSupervisor(config: SupervisorConfig, logger: Logger): P
   ], topicReplication(config));
   const admin = kafka.admin();
   await admin.connect();
-  const nc = await connectNats({ url: config.NATS_URL, name: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });
+  const nc = await connectNats({ config, name: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });
   const supervisor = createSinkSupervisor(config, { nc, admin, logger });
   await supervisor.start();
   const record = supervisor.record();

@@ -225,9 +225,14 @@ export function freePort(): Promise<number> {
 
 /** A private chdb-server process (its own data folder and port), for tests that stop ClickHouse. */
 export async function startChdbServer(label: string, port: number, dataDir: string): Promise<AppProcess> {
+  // The same credentials as the shared endpoint: the sinks under test read those (the stack's
+  // credentials.json applies to every ClickHouse on this machine).
+  const stack = stackConfigForTests();
   const app = startNode(`${label}-chdb-${Date.now()}`, 'apps/chdb-server/src/main.ts', {
     CHDB_SERVER_PORT: String(port),
     CHDB_DATA_DIR: dataDir,
+    CHDB_SERVER_USER: stack.CLICKHOUSE_USER,
+    CHDB_SERVER_PASSWORD: stack.CLICKHOUSE_PASSWORD,
     LOG_LEVEL: 'info',
   });
   await app.waitForLog((e) => e.msg === 'chdb-server listening', 60_000, '"chdb-server listening"');
@@ -424,7 +429,7 @@ export class ControlPlaneProbe {
   ) {}
 
   static async open(stack: StackConfig, names: TestNames): Promise<ControlPlaneProbe> {
-    const nc = await connectNats({ url: stack.NATS_URL, name: `sink-it-${names.label}`, logger: createLogger('sink-it', { level: 'silent' }) });
+    const nc = await connectNats({ config: stack, name: `sink-it-${names.label}`, logger: createLogger('sink-it', { level: 'silent' }) });
     return new ControlPlaneProbe(nc, names);
   }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { FloodgateError } from '@floodgate/errors';
+import { applyStackCredentials, resolveStackHome } from './credentials.ts';
 
 export interface LoadConfigOptions {
   /** Defaults to process.env; read when called, never at import time. */
@@ -9,8 +10,9 @@ export interface LoadConfigOptions {
 
 /**
  * Reads the keys of `schema` from the environment, with `FLOODGATE_CONFIG` naming an optional JSON
- * file of the same keys (the environment wins over the file). Validates once, fills defaults and
- * returns a frozen object. A bad value fails with CONFIG_INVALID naming the variable.
+ * file of the same keys (the environment wins over the file), and last the credentials `stack up`
+ * generated in `<FLOODGATE_HOME>/credentials.json` (see credentials.ts). Validates once, fills
+ * defaults and returns a frozen object. A bad value fails with CONFIG_INVALID naming the variable.
  */
 export function loadConfig<Shape extends z.ZodRawShape>(
   schema: z.ZodObject<Shape>,
@@ -19,6 +21,7 @@ export function loadConfig<Shape extends z.ZodRawShape>(
   const env = options.env ?? process.env;
   const keys = Object.keys(schema.shape);
   const raw: Record<string, unknown> = {};
+  let fileHome: string | undefined;
 
   const file = env.FLOODGATE_CONFIG;
   if (file) {
@@ -37,12 +40,14 @@ export function loadConfig<Shape extends z.ZodRawShape>(
         throw new FloodgateError('CONFIG_INVALID', `${key} (in ${file}): configuration keys are upper-case variable names`);
       }
       if (keys.includes(key)) raw[key] = typeof value === 'string' ? value : JSON.stringify(value);
+      if (key === 'FLOODGATE_HOME' && typeof value === 'string') fileHome = value;
     }
   }
   for (const key of keys) {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
+  applyStackCredentials(raw, keys, resolveStackHome(env.FLOODGATE_HOME || fileHome));
 
   const result = schema.safeParse(raw);
   if (!result.success) {

@@ -1,5 +1,5 @@
-export { connectNats } from './connection.ts';
-export type { NatsConnectOptions, NatsConnection } from './connection.ts';
+export { connectNats, natsConnectOptions, natsConnectError, isNatsAuthError } from './connection.ts';
+export type { NatsConnectOptions, NatsConnection, NatsSettings } from './connection.ts';
 export { JsonBucket, destroyBucket, isRevisionConflict } from './kv.ts';
 export type { BucketOptions, Versioned } from './kv.ts';
 export { serveRequests, requestJson } from './control.ts';

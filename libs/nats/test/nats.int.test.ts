@@ -10,7 +10,7 @@ describe('nats: JSON buckets and control requests on the real server', () => {
   let nc: NatsConnection;
 
   beforeAll(async () => {
-    nc = await connectNats({ url: stack.NATS_URL, name: 'nats-int-test', logger });
+    nc = await connectNats({ config: stack, name: 'nats-int-test', logger });
   });
 
   afterAll(async () => {

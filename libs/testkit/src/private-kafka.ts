@@ -50,6 +50,16 @@ function runStackCommand(command: 'up' | 'down', env: NodeJS.ProcessEnv): Promis
   });
 }
 
+/** The NATS credential settings of `shared` that are set, as environment variables. */
+export function sharedNatsCredentials(shared: Readonly<StackConfig>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const key of ['NATS_USER', 'NATS_PASSWORD', 'NATS_TOKEN', 'NATS_CREDS_FILE'] as const) {
+    const value = shared[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
 /**
  * Starts a private single-node KRaft broker on free loopback ports and waits until it answers.
  * `shared`: the main stack's configuration (its jar cache, NATS and ClickHouse are reused).
@@ -66,6 +76,9 @@ export async function startPrivateKafka(label: string, shared: Readonly<StackCon
     KAFKA_BROKERS: brokers,
     KAFKA_CONTROLLER_PORT: String(controllerPort),
     NATS_URL: shared.NATS_URL,
+    // The shared servers' credentials (from the shared home's credentials.json), given explicitly:
+    // this home has none of its own, and the shared NATS and ClickHouse demand them.
+    ...sharedNatsCredentials(shared),
     CLICKHOUSE_URL: clickhouseUrl(shared),
     CLICKHOUSE_USER: shared.CLICKHOUSE_USER,
     CLICKHOUSE_PASSWORD: shared.CLICKHOUSE_PASSWORD,

@@ -34,7 +34,7 @@ export interface ControlSession {
 /** A short-lived NATS connection for one CLI command. */
 export async function openControl(config: CliSinkConfig): Promise<ControlSession> {
   const logger = createLogger('floodgate-cli', { level: process.env.LOG_LEVEL ?? 'error' }, process.stderr);
-  const nc = await connectNats({ url: config.NATS_URL, name: 'floodgate-cli', logger, timeoutMs: 3000 });
+  const nc = await connectNats({ config, name: 'floodgate-cli', logger, timeoutMs: 3000 });
   return { nc, close: () => nc.close().catch(() => {}) };
 }
 

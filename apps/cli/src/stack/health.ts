@@ -5,6 +5,8 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { connect } from '@nats-io/transport-node';
 import { Kafka, logLevel } from 'kafkajs';
+import type { NatsSettings } from '@floodgate/config';
+import { natsConnectError, natsConnectOptions } from '@floodgate/nats';
 
 async function bounded<T>(what: string, timeoutMs: number, work: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -44,13 +46,20 @@ export async function checkKafka(brokers: string[], timeoutMs: number): Promise<
   }
 }
 
-/** A connect + flush (PING/PONG) round trip. Tells whether the server has JetStream on. */
-export async function checkNats(natsUrl: string, timeoutMs: number): Promise<{ jetstream: boolean }> {
-  const servers = natsUrl.split(',').map((s) => s.trim()).filter(Boolean);
-  const nc = await connect({ servers, timeout: timeoutMs, reconnect: false, name: 'floodgate-stack-check' });
+/**
+ * A connect + flush (PING/PONG) round trip with the configured credentials. Tells whether the
+ * server has JetStream on and whether it demands credentials at all.
+ */
+export async function checkNats(config: NatsSettings, timeoutMs: number): Promise<{ jetstream: boolean; authRequired: boolean }> {
+  let nc;
+  try {
+    nc = await connect(natsConnectOptions(config, { timeout: timeoutMs, reconnect: false, name: 'floodgate-stack-check' }));
+  } catch (cause) {
+    throw natsConnectError(config, cause);
+  }
   try {
     await bounded('nats flush', timeoutMs, () => nc.flush());
-    return { jetstream: nc.info?.jetstream === true };
+    return { jetstream: nc.info?.jetstream === true, authRequired: nc.info?.auth_required === true };
   } finally {
     await nc.close().catch(() => {});
   }
@@ -76,4 +85,14 @@ export async function checkClickHouse(url: string, username: string, password: s
   } finally {
     await client.close().catch(() => {});
   }
+}
+
+/**
+ * The HTTP status of a query sent with no credentials at all: 200 means the endpoint was started
+ * without a password (before `stack up` generated one); 401/403, it demands credentials.
+ */
+export async function clickhouseAnswersAnonymously(url: string, timeoutMs: number): Promise<number> {
+  const response = await fetch(`${url.replace(/\/$/, '')}/?query=${encodeURIComponent('SELECT 1')}`, { signal: AbortSignal.timeout(timeoutMs) });
+  await response.arrayBuffer();
+  return response.status;
 }

@@ -3,12 +3,12 @@
  * the configuration points at a server someone else runs, which ports we would bind, how to tell
  * our process from any other, how to check it, and how to start it.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { clickhouseUrl, type StackConfig } from '@floodgate/config';
-import { FloodgateError } from '@floodgate/errors';
+import { clickhouseUrl, natsAuth, readStackCredentials, STACK_CREDENTIALS_FILE as CREDENTIALS_FILE, type StackConfig, type StackCredentials } from '@floodgate/config';
+import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 import { bindHost, formatHostPort, isLoopback, natsUrlHasCredentials, parseHostPort, parseNatsServers, redactUrl } from './address.ts';
-import { checkClickHouse, checkKafka, checkNats } from './health.ts';
+import { checkClickHouse, checkKafka, checkNats, clickhouseAnswersAnonymously } from './health.ts';
 import { ensureKafkaJars, ensureKafkaStorage, findJava, kafkaClasspath, renderLog4j2Yaml, renderServerProperties } from './kafka.ts';
 import { REPO_ROOT, stackPaths, type ServerName } from './paths.ts';
 import type { SpawnSpec } from './procs.ts';
@@ -39,6 +39,11 @@ export interface ServerPlan {
   check(timeoutMs: number): Promise<string | undefined>;
   /** Everything needed before the start (jars, config files, storage); returns what to run. */
   prepare(say: (line: string) => void): Promise<SpawnSpec>;
+  /**
+   * For a server of ours that is running: why it must be restarted to run as configured now (it was
+   * started before `stack up` generated credentials, so it accepts anyone), or undefined.
+   */
+  staleReason?(timeoutMs: number): Promise<string | undefined>;
 }
 
 export const CHDB_SERVER_ENTRY = 'apps/chdb-server/src/main.ts';
@@ -108,7 +113,13 @@ function kafkaPlan(config: StackConfig): ServerPlan {
   };
 }
 
-function natsPlan(config: StackConfig): ServerPlan {
+/** nats-server's config file: only the authorization block; everything else is on the command line. */
+export function renderNatsAuthConf(user: string, password: string): string {
+  const quote = (v: string) => JSON.stringify(v); // nats-server reads JSON-style strings
+  return `# Written by \`floodgate stack up\` from ../../credentials.json; do not edit.\nauthorization {\n  user: ${quote(user)}\n  password: ${quote(password)}\n}\n`;
+}
+
+function natsPlan(config: StackConfig, credentials: StackCredentials | undefined): ServerPlan {
   const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
   const servers = parseNatsServers(config.NATS_URL);
   const first = servers[0]!;
@@ -118,7 +129,16 @@ function natsPlan(config: StackConfig): ServerPlan {
   else if (!isLoopback(first.host)) configuredExternal = 'NATS_URL is not on this machine';
   else if (natsUrlHasCredentials(config.NATS_URL)) configuredExternal = 'NATS_URL carries credentials';
   else if (scheme !== 'nats') configuredExternal = `NATS_URL uses ${scheme}://`;
+  else {
+    // Credentials other than this home's generated ones belong to a server someone else runs: one we
+    // started would not know them (as with credentials in NATS_URL).
+    const auth = natsAuth(config);
+    const own = credentials ?? readStackCredentials(config.FLOODGATE_HOME);
+    const isOwn = auth.kind === 'user' && own !== undefined && auth.user === own.NATS_USER && auth.password === own.NATS_PASSWORD;
+    if (auth.kind !== 'none' && !isOwn) configuredExternal = `NATS credentials are set (${auth.kind === 'creds' ? 'NATS_CREDS_FILE' : auth.source})`;
+  }
   const storeDir = path.join(paths.data, 'nats');
+  const authConf = path.join(paths.config, 'nats', 'auth.conf');
   const host = bindHost(first.host);
   const binds: Bind[] = [{ host, port: first.port, role: 'NATS client port (NATS_URL)' }];
   if (config.NATS_MONITOR_PORT > 0) binds.push({ host, port: config.NATS_MONITOR_PORT, role: 'NATS monitoring port (NATS_MONITOR_PORT)' });
@@ -132,8 +152,18 @@ function natsPlan(config: StackConfig): ServerPlan {
     stopGraceMs: 10_000,
     isOurs: (argv) => path.basename(argv[0] ?? '') === 'nats-server' && argv.includes(storeDir),
     check: async (timeoutMs) => {
-      const { jetstream } = await checkNats(config.NATS_URL, timeoutMs);
+      const { jetstream } = await checkNats(config, timeoutMs);
       return jetstream ? undefined : 'JetStream is not enabled on this server (membership and KV need it)';
+    },
+    staleReason: async (timeoutMs) => {
+      if (!credentials) return undefined;
+      try {
+        const { authRequired } = await checkNats(config, timeoutMs);
+        return authRequired ? undefined : 'it runs without authorization (started before credentials were generated)';
+      } catch (error) {
+        if (isFloodgateError(error) && error.code === 'NATS_AUTH_FAILED') return `it refuses the credentials in ${CREDENTIALS_FILE} (started with others)`;
+        throw error;
+      }
     },
     prepare: async () => {
       const natsServer = findExecutable('nats-server');
@@ -142,13 +172,20 @@ function natsPlan(config: StackConfig): ServerPlan {
       }
       mkdirSync(storeDir, { recursive: true });
       const args = ['-a', host, '-p', String(first.port), '-js', '-sd', storeDir];
+      if (credentials) {
+        // The password goes into a 0600 file, not onto the command line where `ps` shows it.
+        mkdirSync(path.dirname(authConf), { recursive: true });
+        writeFileSync(authConf, renderNatsAuthConf(credentials.NATS_USER, credentials.NATS_PASSWORD), { mode: 0o600 });
+        chmodSync(authConf, 0o600);
+        args.unshift('-c', authConf);
+      }
       if (config.NATS_MONITOR_PORT > 0) args.push('-m', String(config.NATS_MONITOR_PORT));
       return { command: natsServer, args, cwd: storeDir, env: process.env };
     },
   };
 }
 
-function clickhousePlan(config: StackConfig): ServerPlan {
+function clickhousePlan(config: StackConfig, credentials: StackCredentials | undefined): ServerPlan {
   const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
   const url = clickhouseUrl(config);
   const dataDir = path.join(paths.data, 'clickhouse');
@@ -168,6 +205,19 @@ function clickhousePlan(config: StackConfig): ServerPlan {
       await checkClickHouse(url, config.CLICKHOUSE_USER, config.CLICKHOUSE_PASSWORD, timeoutMs);
       return undefined;
     },
+    staleReason: async (timeoutMs) => {
+      if (!credentials) return undefined;
+      const anonymous = await clickhouseAnswersAnonymously(url, timeoutMs);
+      if (anonymous === 200) return 'it answers queries without credentials (started before credentials were generated)';
+      if (anonymous === 401 || anonymous === 403) {
+        const refused = await checkClickHouse(url, config.CLICKHOUSE_USER, config.CLICKHOUSE_PASSWORD, timeoutMs).then(
+          () => false,
+          (error: unknown) => /AUTHENTICATION_FAILED|Authentication failed/.test(String((error as Error).message)),
+        );
+        if (refused) return `it refuses the credentials in ${CREDENTIALS_FILE} (started with others)`;
+      }
+      return undefined;
+    },
     prepare: async () => {
       if (!existsSync(path.join(REPO_ROOT, CHDB_SERVER_ENTRY))) {
         throw new FloodgateError('STACK_DEPENDENCY_MISSING', `the embedded ClickHouse endpoint ${CHDB_SERVER_ENTRY} is missing; set CLICKHOUSE_URL to use a ClickHouse server instead`);
@@ -182,12 +232,17 @@ function clickhousePlan(config: StackConfig): ServerPlan {
           CHDB_SERVER_HOST: '127.0.0.1',
           CHDB_SERVER_PORT: String(config.CLICKHOUSE_EMBEDDED_PORT),
           CHDB_DATA_DIR: dataDir,
+          ...(credentials ? { CHDB_SERVER_USER: credentials.CLICKHOUSE_USER, CHDB_SERVER_PASSWORD: credentials.CLICKHOUSE_PASSWORD } : {}),
         },
       };
     },
   };
 }
 
-export function serverPlans(config: StackConfig): ServerPlan[] {
-  return [kafkaPlan(config), natsPlan(config), clickhousePlan(config)];
+/**
+ * `credentials`: the ones this home's `stack up` generated; the NATS and ClickHouse we start demand
+ * them. Undefined (status, down, or a home without them): servers are described, not configured.
+ */
+export function serverPlans(config: StackConfig, credentials?: StackCredentials): ServerPlan[] {
+  return [kafkaPlan(config), natsPlan(config, credentials), clickhousePlan(config, credentials)];
 }

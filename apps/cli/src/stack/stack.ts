@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { StackConfig } from '@floodgate/config';
+import { ensureStackCredentials, readStackCredentials, withStackCredentials, type StackConfig, type StackCredentials } from '@floodgate/config';
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 import { stackPaths, type ServerName } from './paths.ts';
 import {
@@ -116,16 +116,36 @@ async function waitReady(plan: ServerPlan, pid: number, exited: () => boolean, t
   }
 }
 
-async function upOne(plan: ServerPlan, config: StackConfig, say: (line: string) => void): Promise<{ action: UpAction; note?: string }> {
+/**
+ * `ownPlan()`: the same server as we run it, demanding this home's credentials (generated on first
+ * use). Used for a server that is ours or that we start; `plan` (the configuration as loaded) for
+ * one someone else runs.
+ */
+async function upOne(
+  plan: ServerPlan,
+  ownPlan: () => ServerPlan,
+  config: StackConfig,
+  say: (line: string) => void,
+): Promise<{ action: UpAction; note?: string; own: boolean }> {
   const timeoutMs = config.STACK_START_TIMEOUT_MS;
   const ours = findOurs(plan);
   if (ours) {
+    plan = ownPlan();
     if (!ours.fromPidFile) {
       writePidFile(plan.pidFile, ours.pid);
       say(`${plan.name}: found our process ${ours.pid} without its pid file; recorded it again`);
     }
-    const note = await waitReady(plan, ours.pid, () => false, timeoutMs);
-    return { action: ours.fromPidFile ? 'running' : 'adopted', ...(note ? { note } : {}) };
+    // First, whether it runs without (or with other) credentials: then it must start again with
+    // this home's (an upgrade from before credentials.json). A server not answering yet is not
+    // stale; waitReady below decides about it.
+    const stale = await plan.staleReason?.(Math.min(timeoutMs, 5_000)).catch(() => undefined);
+    if (stale === undefined) {
+      const note = await waitReady(plan, ours.pid, () => false, timeoutMs);
+      return { action: ours.fromPidFile ? 'running' : 'adopted', own: true, ...(note ? { note } : {}) };
+    }
+    say(`${plan.name}: restarting pid ${ours.pid}: ${stale}`);
+    await stopProcess(ours.pid, plan.isOurs, plan.stopGraceMs);
+    removePidFile(plan.pidFile);
   }
   if (readPidFile(plan.pidFile) !== undefined) {
     removePidFile(plan.pidFile);
@@ -140,7 +160,7 @@ async function upOne(plan: ServerPlan, config: StackConfig, say: (line: string) 
         retriable: true,
       });
     }
-    return { action: 'external', ...(health.note ? { note: health.note } : {}) };
+    return { action: 'external', own: false, ...(health.note ? { note: health.note } : {}) };
   }
 
   // Something that is not ours on the client port: use it if it is the right kind of server,
@@ -151,7 +171,7 @@ async function upOne(plan: ServerPlan, config: StackConfig, say: (line: string) 
     const owners = listenersOf(main.port).map(describeProcess).join(', ') || 'a process we cannot see';
     if (health.healthy) {
       say(`${plan.name}: a server not started by floodgate already answers on ${plan.address} (${owners}); using it as external`);
-      return { action: 'external', ...(health.note ? { note: health.note } : {}) };
+      return { action: 'external', own: false, ...(health.note ? { note: health.note } : {}) };
     }
     throw new FloodgateError(
       'STACK_START_FAILED',
@@ -168,6 +188,7 @@ async function upOne(plan: ServerPlan, config: StackConfig, say: (line: string) 
     }
   }
 
+  plan = ownPlan();
   const spec = await plan.prepare(say);
   say(`${plan.name}: starting on ${plan.address} (log: ${plan.logFile})`);
   const started = Date.now();
@@ -176,7 +197,7 @@ async function upOne(plan: ServerPlan, config: StackConfig, say: (line: string) 
   try {
     const note = await waitReady(plan, child.pid, child.exited, timeoutMs);
     say(`${plan.name}: ready after ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${child.pid})`);
-    return { action: 'started', ...(note ? { note } : {}) };
+    return { action: 'started', own: true, ...(note ? { note } : {}) };
   } catch (error) {
     // Leave nothing half-started behind.
     await stopProcess(child.pid, plan.isOurs, 5_000).catch(() => {});
@@ -199,11 +220,26 @@ export async function stackUp(config: StackConfig, options: StackOptions = {}): 
   const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
   for (const dir of [paths.logs, paths.run, paths.data, paths.cache, paths.config]) mkdirSync(dir, { recursive: true });
   const plans = serverPlans(config);
-  const results = await withLock(
+  const { results, credentials } = await withLock(
     paths.lock,
     lockTimeout(config),
     (holder) => say(`waiting for another floodgate stack command (pid ${holder}) to finish`),
-    () => Promise.allSettled(plans.map((plan) => upOne(plan, config, say))),
+    async () => {
+      // NATS and the embedded ClickHouse we run ourselves demand credentials, generated once per
+      // home (under the lock, so two `stack up` agree) when first needed, and read by every process
+      // of the home (libs/config). Servers someone else runs are checked as configured.
+      let ensured: StackCredentials | undefined;
+      const ownPlan = (name: ServerName) => () => {
+        if (!ensured) {
+          const result = ensureStackCredentials(paths.home);
+          if (result.created) say(`generated credentials for NATS and ClickHouse in ${result.file} (mode 0600)`);
+          ensured = result.credentials;
+        }
+        return serverPlans(withStackCredentials(config, ensured), ensured).find((p) => p.name === name)!;
+      };
+      const settled = await Promise.allSettled(plans.map((plan) => upOne(plan, plan.name === 'kafka' ? () => plan : ownPlan(plan.name), config, say)));
+      return { results: settled, credentials: ensured };
+    },
   );
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length > 0) {
@@ -214,12 +250,14 @@ export async function stackUp(config: StackConfig, options: StackOptions = {}): 
   }
   const actions = {} as Record<ServerName, UpAction>;
   const notes = new Map<ServerName, string>();
+  const own = { nats: false, clickhouse: false };
   plans.forEach((plan, i) => {
-    const r = results[i] as PromiseFulfilledResult<{ action: UpAction; note?: string }>;
+    const r = results[i] as PromiseFulfilledResult<{ action: UpAction; note?: string; own: boolean }>;
     actions[plan.name] = r.value.action;
     if (r.value.note) notes.set(plan.name, r.value.note);
+    if (r.value.own && plan.name !== 'kafka') own[plan.name] = true;
   });
-  const status = await stackStatus(config);
+  const status = await stackStatus(credentials ? withStackCredentials(config, credentials, own) : config);
   for (const server of status.servers) {
     const note = notes.get(server.name);
     if (note && !server.note) server.note = note;
@@ -277,10 +315,13 @@ export async function stackDown(config: StackConfig, options: StackOptions = {})
 export async function stackStatus(config: StackConfig): Promise<StackStatus> {
   const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
   const plans = serverPlans(config);
+  // Our own servers are checked with this home's credentials, whatever the caller loaded.
+  const credentials = readStackCredentials(paths.home);
+  const ownPlans = credentials ? serverPlans(withStackCredentials(config, credentials), credentials) : plans;
   const servers = await Promise.all(
-    plans.map(async (plan): Promise<ServerStatus> => {
+    plans.map(async (plan, i): Promise<ServerStatus> => {
       const ours = plan.configuredExternal ? undefined : findOurs(plan);
-      const health = await healthOf(plan, STATUS_CHECK_MS);
+      const health = await healthOf(ours ? ownPlans[i]! : plan, STATUS_CHECK_MS);
       // Not ours: a healthy server at a local address is someone else's (external); an unhealthy
       // one is simply down.
       const external = !ours && (plan.configuredExternal !== undefined || health.healthy);
