@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
 import { backoffDelay, sleep, type ActorContext, type ActorFactory, type BackoffOptions, type Behavior } from '@floodgate/actors';
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
+import type { PartitionOffsets } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
 import { isRevisionConflict, type ActorState, type ErrorInfo, type FailingStep, type FlushInfo, type JsonBucket } from '@floodgate/nats';
 import { dedupToken, planStart, verifyFirstMessage, type BatchBoundary, type BatchRecord, type StartPlan } from './batch-state.ts';
@@ -84,12 +85,7 @@ export type PartitionMessage =
   | { type: 'flush'; reply: (outcome: FlushOutcome) => void; fail: (error: unknown) => void }
   | { type: 'drain'; reply: (outcome: FlushOutcome) => void; fail: (error: unknown) => void };
 
-export interface PartitionOffsets {
-  /** The group's committed offset (next to read), null when it never committed. */
-  committed: number | null;
-  low: number;
-  high: number;
-}
+export type { PartitionOffsets };
 
 export interface PartitionActorDeps {
   topic: string;

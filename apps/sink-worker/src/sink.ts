@@ -3,6 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { backoffDelay, Supervisor, type ActorRef } from '@floodgate/actors';
 import { isProgrammerError } from '@floodgate/errors';
+import { readPartitionOffsets } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
 import {
   batchKey,
@@ -311,18 +312,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   function readOffsets(): Promise<Map<number, PartitionOffsets>> {
     offsetsInFlight ??= (async () => {
       try {
-        const [committed, ends] = await Promise.all([
-          admin.fetchOffsets({ groupId: config.SINK_GROUP_ID, topics: [topic] }),
-          admin.fetchTopicOffsets(topic),
-        ]);
-        const byPartition = new Map<number, PartitionOffsets>();
-        for (const end of ends) byPartition.set(end.partition, { committed: null, low: Number(end.low), high: Number(end.high) });
-        for (const p of committed.find((t) => t.topic === topic)?.partitions ?? []) {
-          const entry = byPartition.get(p.partition);
-          const offset = Number(p.offset);
-          if (entry && offset >= 0) entry.committed = offset;
-        }
-        return byPartition;
+        return await readPartitionOffsets(admin, config.SINK_GROUP_ID, topic);
       } finally {
         offsetsInFlight = undefined;
       }

@@ -5,6 +5,7 @@ import type { Admin } from 'kafkajs';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { RestartTracker } from '@floodgate/actors';
 import { FloodgateError } from '@floodgate/errors';
+import { consumerLag } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
 import {
   JsonBucket,
@@ -22,7 +23,6 @@ import { startAdminServer, type AdminServer } from './admin-server.ts';
 import { decideScale, pruneSamples, type LagSample } from './autoscale.ts';
 import type { SupervisorConfig } from './config.ts';
 import { DRAINED_MESSAGE } from './ipc.ts';
-import { consumerLag } from './lag.ts';
 
 
 /** main.ts from source, main.js in the compiled image (deploy/docker). */

@@ -27,7 +27,7 @@ import {
   type SupervisorRecord,
 } from '@floodgate/nats';
 import { stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
-import { consumerLag, type PartitionLag } from '../src/lag.ts';
+import { consumerLag, type PartitionLag } from '@floodgate/kafka';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'sink');

@@ -15,7 +15,7 @@ import {
   type ProcessRecord,
   type SupervisorRecord,
 } from '@floodgate/nats';
-import { consumerLag, type PartitionLag } from '@floodgate/sink-worker';
+import { consumerLag, type PartitionLag } from '@floodgate/kafka';
 import { env } from '@floodgate/config';
 
 /** What the CLI's sink commands read from the environment (the same variables as the sink). */

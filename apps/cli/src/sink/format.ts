@@ -1,5 +1,5 @@
 import type { ActorRecord, ProcessRecord, StuckInfo, SupervisorRecord } from '@floodgate/nats';
-import type { PartitionLag } from '@floodgate/sink-worker';
+import type { PartitionLag } from '@floodgate/kafka';
 import { renderTable } from '@floodgate/tables';
 
 /** will-retry: the sink keeps retrying and it may pass by itself; never-succeeds: someone must act (a missing table, credentials). */
