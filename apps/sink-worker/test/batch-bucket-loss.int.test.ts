@@ -6,8 +6,7 @@ import { batchKey, destroyBucket, JsonBucket, sinkControlPlane } from '@floodgat
 import type { BatchRecord } from '../src/batch-state.ts';
 import { createInsert } from '../src/clickhouse.ts';
 import { encodeRow, insertBody } from '../src/rows.ts';
-import { exactlyOnce, newEvent, toMessage, waitForLagZero, waitForRows } from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
+import { exactlyOnce, newEvent, toMessage, useSinkTestBed, waitForLagZero, waitForRows } from '@floodgate/testkit';
 
 const env = { KAFKA_PARTITIONS: '1' };
 

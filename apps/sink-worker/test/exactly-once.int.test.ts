@@ -6,8 +6,18 @@ import { batchKey, JsonBucket, sinkControlPlane } from '@floodgate/nats';
 import { dedupToken, type BatchRecord } from '../src/batch-state.ts';
 import { createInsert } from '../src/clickhouse.ts';
 import { encodeRow, insertBody } from '../src/rows.ts';
-import { createTopics, deleteTopics, exactlyOnce, newEvent, toMessage, waitFor, waitForLagZero, waitForRows, type AppProcess } from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
+import {
+  createTopics,
+  deleteTopics,
+  exactlyOnce,
+  newEvent,
+  toMessage,
+  useSinkTestBed,
+  waitFor,
+  waitForLagZero,
+  waitForRows,
+  type AppProcess,
+} from '@floodgate/testkit';
 
 /**
  * The recovery paths of the exactly-once mechanism, made to happen on purpose: a previous owner

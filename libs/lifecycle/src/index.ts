@@ -40,3 +40,5 @@ export function onParentExit(handler: () => void): void {
 }
 
 export { allPids, readCmdline, listenersOf } from './processes.ts';
+export { startPipeline } from './pipeline.ts';
+export type { PipelineOptions, RunningPipeline } from './pipeline.ts';

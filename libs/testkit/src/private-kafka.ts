@@ -28,6 +28,8 @@ export interface PrivateKafka {
   /** `floodgate stack down` for this broker (SIGTERM, clean shutdown), then `stack up` again, on the same data. */
   restart(options?: { downForMs?: number }): Promise<void>;
   stop(): Promise<void>;
+  /** `floodgate stack up` again after `stop`, on the same data. */
+  start(): Promise<void>;
   /** Stops the broker and removes its data. */
   destroy(): Promise<void>;
 }
@@ -98,6 +100,7 @@ export async function startPrivateKafka(label: string, shared: Readonly<StackCon
       await runStackCommand('up', env);
     },
     stop,
+    start: () => runStackCommand('up', env),
     async destroy() {
       await stop().catch(() => {});
       rmSync(home, { recursive: true, force: true });

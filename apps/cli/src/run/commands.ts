@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, stackSchema } from '@floodgate/config';
+import { startPipeline } from '@floodgate/lifecycle';
 import { stackUp } from '../stack/index.ts';
 import { devApiKey } from './dev-key.ts';
-import { startPipeline } from './pipeline.ts';
 
 /** `floodgate start`: brings the stack up, then runs gateway and sink, supervised, in the foreground. */
 export function registerRunCommands(program: Command): void {

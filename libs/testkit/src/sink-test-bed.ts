@@ -13,7 +13,6 @@ import {
   createTopics,
   deleteTopics,
   launchSink,
-  stackConfigForTests,
   startSink,
   startSupervisor,
   testClickHouse,
@@ -24,6 +23,7 @@ import {
   type AppProcess,
   type TestNames,
 } from './harness.ts';
+import { stackConfigForTests } from './stack.ts';
 
 export interface SinkTestBedOptions {
   /** Partitions of the test's topics (default 6, as the sink is configured by sinkEnv). */

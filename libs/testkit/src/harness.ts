@@ -1,11 +1,10 @@
 /**
- * Helpers for the sink's integration tests on the shared stack: per-test names (topic, group,
+ * Helpers for integration tests on the shared stack (written for the sink's, used by any): per-test names (topic, group,
  * NATS prefix, database), real sink / supervisor / chdb-server processes, a Kafka load generator
  * writing events exactly as the ingest worker does, and ClickHouse / NATS probes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +25,8 @@ import {
   type ProcessRecord,
   type SupervisorRecord,
 } from '@floodgate/nats';
-import { stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
+import { uniqueName } from './names.ts';
+import { waitFor } from './wait.ts';
 import { consumerLag, type PartitionLag } from '@floodgate/kafka';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -208,18 +208,6 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: 
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
   });
 }
 
@@ -464,4 +452,3 @@ export class ControlPlaneProbe {
   }
 }
 
-export { stackConfigForTests, waitFor };
