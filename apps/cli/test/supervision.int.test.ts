@@ -6,7 +6,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
 import { createLogger } from '@floodgate/logging';
-import { connectNats, destroyBucket, sinkControlPlane } from '@floodgate/nats';
+import { connectNats, destroyBucket } from '@floodgate/nats';
+import { sinkControlPlane } from '@floodgate/sink-protocol';
 import { freePort, stackConfigForTests, startPipeline, uniqueName, waitFor, type RunningPipeline } from '@floodgate/testkit';
 
 /**

@@ -4,7 +4,8 @@ import { backoffDelay, sleep, type ActorContext, type ActorFactory, type Backoff
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 import type { PartitionOffsets } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
-import { isRevisionConflict, type ActorState, type ErrorInfo, type FailingStep, type FlushInfo, type JsonBucket } from '@floodgate/nats';
+import { isRevisionConflict, type JsonBucket } from '@floodgate/nats';
+import { type ActorState, type ErrorInfo, type FailingStep, type FlushInfo } from '@floodgate/sink-protocol';
 import { dedupToken, planStart, verifyFirstMessage, type BatchBoundary, type BatchRecord, type StartPlan } from './batch-state.ts';
 import { classifyInsertError } from './clickhouse-errors.ts';
 import type { Insert, LandedRows } from './clickhouse.ts';

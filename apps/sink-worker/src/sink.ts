@@ -5,16 +5,8 @@ import { backoffDelay, Supervisor, type ActorRef } from '@floodgate/actors';
 import { isProgrammerError } from '@floodgate/errors';
 import { readPartitionOffsets } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
-import {
-  batchKey,
-  JsonBucket,
-  sinkControlPlane,
-  type ActorRecord,
-  type ErrorInfo,
-  type NatsConnection,
-  type ProcessRecord,
-  type ProcessState,
-} from '@floodgate/nats';
+import { JsonBucket, type NatsConnection } from '@floodgate/nats';
+import { batchKey, sinkControlPlane, type ActorRecord, type ErrorInfo, type ProcessRecord, type ProcessState } from '@floodgate/sink-protocol';
 import { BackPressure } from './back-pressure.ts';
 import type { BatchRecord } from './batch-state.ts';
 import { createInsert, createLandedRows } from './clickhouse.ts';

@@ -7,18 +7,16 @@ import { RestartTracker } from '@floodgate/actors';
 import { FloodgateError } from '@floodgate/errors';
 import { consumerLag } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
+import { JsonBucket, serveRequests, type NatsConnection } from '@floodgate/nats';
 import {
-  JsonBucket,
   memberKeys,
-  serveRequests,
   sinkControlPlane,
   type MemberRecord,
-  type NatsConnection,
   type SupervisorCommand,
   type SupervisorCommandResult,
   type SupervisorRecord,
   type SupervisorWorker,
-} from '@floodgate/nats';
+} from '@floodgate/sink-protocol';
 import { startAdminServer, type AdminServer } from './admin-server.ts';
 import { decideScale, pruneSamples, type LagSample } from './autoscale.ts';
 import type { SupervisorConfig } from './config.ts';

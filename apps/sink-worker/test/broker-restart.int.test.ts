@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import type { ProcessRecord } from '@floodgate/nats';
+import type { ProcessRecord } from '@floodgate/sink-protocol';
 import {
   ControlPlaneProbe,
   createTopics,

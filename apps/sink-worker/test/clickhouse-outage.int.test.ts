@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActorRecord } from '@floodgate/nats';
+import type { ActorRecord } from '@floodgate/sink-protocol';
 import { exactlyOnce, freePort, runCli, sinkEnv, SinkTestBed, startChdbServer, waitFor, waitForRows, type AppProcess } from '@floodgate/testkit';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ActorRecord, ProcessRecord } from '@floodgate/nats';
+import type { ActorRecord, ProcessRecord } from '@floodgate/sink-protocol';
 import { exactlyOnce, runCli, sinkEnv, useSinkTestBed } from '@floodgate/testkit';
 
 interface StatusJson {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ActorRecord, ProcessRecord } from '@floodgate/nats';
-import type { PartitionView, Health } from '../../cli/src/sink/format.ts';
+import type { ActorRecord, Health, PartitionView, ProcessRecord } from '@floodgate/sink-protocol';
 import { runCli, sinkEnv, useSinkTestBed, waitFor } from '@floodgate/testkit';
 
 interface StatusJson {

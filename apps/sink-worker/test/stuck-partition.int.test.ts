@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Partitioners, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
-import type { ActorRecord, ProcessRecord } from '@floodgate/nats';
+import type { ActorRecord, ProcessRecord } from '@floodgate/sink-protocol';
 import {
   createTopics,
   deleteTopics,

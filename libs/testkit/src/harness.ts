@@ -14,17 +14,8 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { clickhouseUrl, type StackConfig } from '@floodgate/config';
 import type { NormalisedEvent } from '@floodgate/event-model';
 import { createLogger } from '@floodgate/logging';
-import {
-  connectNats,
-  destroyBucket,
-  JsonBucket,
-  sinkControlPlane,
-  type ActorRecord,
-  type MemberRecord,
-  type NatsConnection,
-  type ProcessRecord,
-  type SupervisorRecord,
-} from '@floodgate/nats';
+import { connectNats, destroyBucket, type NatsConnection } from '@floodgate/nats';
+import { readMembers, sinkControlPlane, type Members } from '@floodgate/sink-protocol';
 import { uniqueName } from './names.ts';
 import { waitFor } from './wait.ts';
 import { consumerLag, type PartitionLag } from '@floodgate/kafka';
@@ -399,11 +390,7 @@ export async function exactlyOnce(clickhouse: ClickHouseClient, database: string
 
 // --- NATS -------------------------------------------------------------------------------------
 
-export interface MembersView {
-  supervisors: SupervisorRecord[];
-  processes: ProcessRecord[];
-  actors: ActorRecord[];
-}
+export type MembersView = Members;
 
 export class ControlPlaneProbe {
   private constructor(
@@ -416,16 +403,8 @@ export class ControlPlaneProbe {
     return new ControlPlaneProbe(nc, names);
   }
 
-  async members(): Promise<MembersView> {
-    const plane = sinkControlPlane(this.names.prefix);
-    const bucket = await JsonBucket.open<MemberRecord>(this.nc, plane.membersBucket, { ttlMs: 3000 });
-    const out: MembersView = { supervisors: [], processes: [], actors: [] };
-    for (const { value } of await bucket.entries()) {
-      if (value.kind === 'supervisor') out.supervisors.push(value);
-      else if (value.kind === 'process') out.processes.push(value);
-      else out.actors.push(value);
-    }
-    return out;
+  members(): Promise<MembersView> {
+    return readMembers(this.nc, this.names.prefix);
   }
 
   /** Live processes that together own every one of `partitions` partitions, each once. */

@@ -4,17 +4,7 @@ import { createKafka } from '@floodgate/kafka';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
 import { createLogger } from '@floodgate/logging';
-import {
-  connectNats,
-  JsonBucket,
-  PREFIX_PATTERN,
-  sinkControlPlane,
-  type ActorRecord,
-  type MemberRecord,
-  type NatsConnection,
-  type ProcessRecord,
-  type SupervisorRecord,
-} from '@floodgate/nats';
+import { connectNats, PREFIX_PATTERN, type NatsConnection } from '@floodgate/nats';
 import { consumerLag, type PartitionLag } from '@floodgate/kafka';
 import { env } from '@floodgate/config';
 
@@ -36,35 +26,6 @@ export async function openControl(config: CliSinkConfig): Promise<ControlSession
   const logger = createLogger('floodgate-cli', { level: process.env.LOG_LEVEL ?? 'error' }, process.stderr);
   const nc = await connectNats({ url: config.NATS_URL, name: 'floodgate-cli', logger, timeoutMs: 3000 });
   return { nc, close: () => nc.close().catch(() => {}) };
-}
-
-export interface Members {
-  supervisors: SupervisorRecord[];
-  processes: ProcessRecord[];
-  actors: ActorRecord[];
-}
-
-/** Everything alive in the members bucket (entries expire SINK_MEMBER_TTL_MS after their last heartbeat). */
-export async function readMembers(nc: NatsConnection, config: CliSinkConfig): Promise<Members> {
-  const plane = sinkControlPlane(config.SINK_NATS_PREFIX);
-  const out: Members = { supervisors: [], processes: [], actors: [] };
-  let bucket: JsonBucket<MemberRecord>;
-  try {
-    bucket = await JsonBucket.open<MemberRecord>(nc, plane.membersBucket, { existing: true });
-  } catch (error) {
-    // No sink ever ran with this prefix: nothing is live.
-    if ((error as { context?: { missing?: boolean } }).context?.missing) return out;
-    throw error;
-  }
-  const entries = await bucket.entries();
-  for (const { value } of entries) {
-    if (value.kind === 'supervisor') out.supervisors.push(value);
-    else if (value.kind === 'process') out.processes.push(value);
-    else if (value.kind === 'actor') out.actors.push(value);
-  }
-  out.processes.sort((a, b) => a.id.localeCompare(b.id));
-  out.actors.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-  return out;
 }
 
 /** Consumer lag per partition for every (group, topic) pair, as Kafka sees it. */
