@@ -1,5 +1,5 @@
 import { Piscina } from 'piscina';
-import { errorBody, httpStatusOf, type FloodgateErrorCode } from '@floodgate/errors';
+import { errorBody, FloodgateError, httpStatusOf, type FloodgateErrorCode } from '@floodgate/errors';
 import { DEFAULT_EVENT_LIMITS, FORMAT_OF_CONTENT_TYPE } from '@floodgate/event-model';
 import type { Logger } from '@floodgate/logging';
 import { CONTENT_ENCODINGS, INGEST_WORKER_FILE, KIND_CODE, type ContentEncoding, type IngestCounts, type IngestReply, type IngestWorkerData } from '@floodgate/ingest-worker';
@@ -488,7 +488,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
       return new Promise((resolve, reject) => {
         app.listen(config.GATEWAY_HOST, config.GATEWAY_PORT, (socket) => {
           if (!socket) {
-            reject(new Error(`cannot listen on ${config.GATEWAY_HOST}:${config.GATEWAY_PORT}`));
+            reject(new FloodgateError('LISTEN_FAILED', `cannot listen on ${config.GATEWAY_HOST}:${config.GATEWAY_PORT}`));
             return;
           }
           listenSocket = socket;

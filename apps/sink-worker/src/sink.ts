@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { backoffDelay, Supervisor, type ActorRef } from '@floodgate/actors';
-import { isProgrammerError } from '@floodgate/errors';
+import { FloodgateError, isProgrammerError } from '@floodgate/errors';
 import { readPartitionOffsets } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
 import { JsonBucket, type NatsConnection } from '@floodgate/nats';
@@ -332,7 +332,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         batchKey: batchKey(config.SINK_GROUP_ID, topic, partition),
         offsets: async () => {
           const entry = (await readOffsets()).get(partition);
-          if (!entry) throw new Error(`partition ${partition} of ${topic} has no offsets (is it new?)`);
+          if (!entry) throw new FloodgateError('KAFKA_UNAVAILABLE', `partition ${partition} of ${topic} has no offsets (is it new?)`, { retriable: true, context: { topic, partition } });
           return entry;
         },
         insert,
@@ -340,7 +340,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         deadLetter: (letters) => deadLetters.send(letters),
         // Bound to the consumer this actor was started for: a commit never goes through a later one.
         commit: async (offset) => {
-          if (!run.alive) throw new Error('the kafka consumer this partition was assigned by is gone');
+          if (!run.alive) throw new FloodgateError('KAFKA_COMMIT_FAILED', 'the kafka consumer this partition was assigned by is gone', { retriable: true, context: { topic, partition } });
           await run.consumer.commitOffsets([{ topic, partition, offset: String(offset) }]);
         },
         metrics,

@@ -1,6 +1,7 @@
 import { sleep } from './backoff.ts';
 import { Mailbox } from './mailbox.ts';
 import { RestartTracker, type RestartPolicyOptions } from './restart-policy.ts';
+import { FloodgateError } from '@floodgate/errors';
 
 /** What an actor's behaviour sees of itself. */
 export interface ActorContext<M> {
@@ -151,7 +152,7 @@ class ActorCell<M> implements ActorRef<M> {
   ask<R>(make: (reply: (value: R) => void, fail: (error: unknown) => void) => M, timeoutMs = 30_000): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => settle(() => reject(new Error(`actor ${this.name} did not answer within ${timeoutMs} ms`))), timeoutMs);
+      const timer = setTimeout(() => settle(() => reject(new FloodgateError('ACTOR_NO_REPLY', `actor ${this.name} did not answer within ${timeoutMs} ms`, { retriable: true }))), timeoutMs);
       timer.unref?.();
       const settle = (fn: () => void) => {
         if (settled) return;
@@ -288,7 +289,7 @@ export class Supervisor {
   }
 
   spawn<M>(name: string, factory: ActorFactory<M>, options: SpawnOptions = {}): ActorRef<M> {
-    if (this.cells.has(name)) throw new Error(`an actor named ${name} is already running`);
+    if (this.cells.has(name)) throw new FloodgateError('INTERNAL', `an actor named ${name} is already running`);
     const cell: ActorCell<M> = new ActorCell<M>(
       name,
       factory,

@@ -104,7 +104,7 @@ export class BatchingProducer {
    * kafkajs, which may be long after our timeout: until then kafkajs is still retrying it.
    */
   disconnect(): Promise<void> {
-    this.retire(new Error('the producer was disconnected'));
+    this.retire(new FloodgateError('KAFKA_UNAVAILABLE', 'the producer was disconnected', { context: { topic: this.topic } }));
     this.disconnecting ??= this.lastSend.then(
       () => this.producer.disconnect(),
       () => this.producer.disconnect(),
@@ -159,7 +159,7 @@ export class BatchingProducer {
         const metadata = await this.sendWithTimeout(messages);
         for (const p of batch) p.resolve(metadata);
       } catch (cause) {
-        const reason = cause instanceof Error ? cause : new Error(String(cause));
+        const reason = cause instanceof Error ? cause : new FloodgateError('KAFKA_UNAVAILABLE', String(cause), { cause, retriable: true });
         const error = sendFailure(
           'unknown',
           `Kafka did not acknowledge ${messages.length} events (they may still be written)`,
@@ -176,7 +176,7 @@ export class BatchingProducer {
   private sendWithTimeout(messages: Message[]): Promise<RecordMetadata[]> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no acknowledgement within ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
+      timer = setTimeout(() => reject(new FloodgateError('KAFKA_UNAVAILABLE', `no acknowledgement within ${this.sendTimeoutMs} ms`, { retriable: true, context: { topic: this.topic } })), this.sendTimeoutMs);
     });
     const send = this.producer.send({
       topic: this.topic,

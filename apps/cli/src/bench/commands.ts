@@ -23,6 +23,7 @@ import {
   type Profile,
   type ScenarioFileOptions,
 } from '@floodgate/bench';
+import { FloodgateError } from '@floodgate/errors';
 
 /** Where the bench sends load and looks for the proof; every key can come from the environment. */
 const benchEnvSchema = stackSchema.extend({
@@ -70,13 +71,13 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 
 function int(name: string, text: string, min = 1): number {
   const v = Number(text);
-  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min} (got ${text})`);
+  if (!Number.isInteger(v) || v < min) throw new FloodgateError('CONFIG_INVALID', `${name} must be an integer ≥ ${min} (got ${text})`);
   return v;
 }
 
 function num(name: string, text: string): number {
   const v = Number(text);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a number > 0 (got ${text})`);
+  if (!Number.isFinite(v) || v <= 0) throw new FloodgateError('CONFIG_INVALID', `${name} must be a number > 0 (got ${text})`);
   return v;
 }
 
@@ -295,7 +296,7 @@ export function registerBenchCommands(program: Command): void {
       async (
         flags: CommonFlags & { startRate: string; factor: string; maxRate: string; step: string; cooldown: string; objectiveP99: string; maxErrorRate: string; minEfficiency: string; refine: string; maxSteps: string; warmup: string },
       ) => {
-        if (flags.model === 'closed') throw new Error('find-max steps an arrival rate: use the open model');
+        if (flags.model === 'closed') throw new FloodgateError('CONFIG_INVALID', 'find-max steps an arrival rate: use the open model');
         const findMax: FindMaxOptions = {
           startRate: num('--start-rate', flags.startRate),
           factor: num('--factor', flags.factor),

@@ -5,11 +5,12 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { connect } from '@nats-io/transport-node';
 import { Kafka, logLevel } from 'kafkajs';
+import { FloodgateError } from '@floodgate/errors';
 
 async function bounded<T>(what: string, timeoutMs: number, work: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new FloodgateError('STACK_UNHEALTHY', `${what}: no answer within ${timeoutMs} ms`, { retriable: true })), timeoutMs);
   });
   try {
     return await Promise.race([work(), timeout]);
@@ -71,7 +72,7 @@ export async function checkClickHouse(url: string, username: string, password: s
     await bounded('clickhouse SELECT 1', timeoutMs, async () => {
       const result = await client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' });
       const rows = await result.json<{ ok: number | string }>();
-      if (rows.length !== 1 || Number(rows[0]!.ok) !== 1) throw new Error(`SELECT 1 returned ${JSON.stringify(rows)}`);
+      if (rows.length !== 1 || Number(rows[0]!.ok) !== 1) throw new FloodgateError('STACK_UNHEALTHY', `SELECT 1 returned ${JSON.stringify(rows)}`);
     });
   } finally {
     await client.close().catch(() => {});
