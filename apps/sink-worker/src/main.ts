@@ -4,7 +4,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { backoffDelay } from '@floodgate/actors';
 import { migrate } from '@floodgate/clickhouse';
 import { clickhouseUrl, loadConfig, topicReplication } from '@floodgate/config';
-import { FloodgateError } from '@floodgate/errors';
+import { FloodgateError, retry } from '@floodgate/errors';
 import { createKafka, ensureTopics } from '@floodgate/kafka';
 import { createLogger, type Logger } from '@floodgate/logging';
 import { connectNats } from '@floodgate/nats';
@@ -24,18 +24,16 @@ const START_TIMEOUT_MS = 120_000;
 /** Start-up steps wait for their server (a sink may start before ClickHouse or Kafka is up). */
 async function untilReady<T>(what: string, logger: Logger, step: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + START_TIMEOUT_MS;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await step();
-    } catch (error) {
+  return retry(step, {
+    delayMs: (attempt) => backoffDelay({ initialMs: 250, maxMs: 5000 }, attempt),
+    onRetry: (error, attempt, delay) => {
       if (Date.now() > deadline) throw error;
-      const delay = backoffDelay({ initialMs: 250, maxMs: 5000 }, attempt);
       logger.warn({ err: error, attempt, delayMs: delay }, `${what} failed; retrying`);
-      // A timer that keeps the process alive: nothing else may yet (the actors' sleep is unref'd),
-      // and a run-dry event loop would end the process with code 0 mid-start.
-      await delayFor(delay);
-    }
-  }
+    },
+    // A timer that keeps the process alive: nothing else may yet (the actors' sleep is unref'd),
+    // and a run-dry event loop would end the process with code 0 mid-start.
+    wait: (ms) => delayFor(ms),
+  });
 }
 
 async function main(): Promise<void> {
