@@ -5,7 +5,7 @@ import { backoffDelay } from '@floodgate/actors';
 import { migrate } from '@floodgate/clickhouse';
 import { clickhouseUrl, loadConfig, topicReplication } from '@floodgate/config';
 import { FloodgateError, retry } from '@floodgate/errors';
-import { createKafka, ensureTopics } from '@floodgate/kafka';
+import { createKafka, ensureTopics, pipelineTopics } from '@floodgate/kafka';
 import { createLogger, type Logger } from '@floodgate/logging';
 import { connectNats } from '@floodgate/nats';
 import { setupTracing } from '@floodgate/telemetry/sdk';
@@ -60,10 +60,7 @@ async function main(): Promise<void> {
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger });
   await untilReady('kafka topics', logger, () =>
-    ensureTopics(kafka, [
-      { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
-      { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
-    ], topicReplication(config)),
+    ensureTopics(kafka, pipelineTopics(config), topicReplication(config)),
   );
   const nc = await untilReady('nats connect', logger, () => connectNats({ url: config.NATS_URL, name: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger }));
 

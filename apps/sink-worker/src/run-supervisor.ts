@@ -1,6 +1,6 @@
 import { migrate } from '@floodgate/clickhouse';
 import { topicReplication } from '@floodgate/config';
-import { createKafka, ensureTopics } from '@floodgate/kafka';
+import { createKafka, ensureTopics, pipelineTopics } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
 import { onParentExit } from '@floodgate/lifecycle';
 import { connectNats } from '@floodgate/nats';
@@ -23,10 +23,7 @@ export async function runSupervisor(config: SupervisorConfig, logger: Logger): P
     await clickhouse.close();
   }
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });
-  await ensureTopics(kafka, [
-    { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
-    { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
-  ], topicReplication(config));
+  await ensureTopics(kafka, pipelineTopics(config), topicReplication(config));
   const admin = kafka.admin();
   await admin.connect();
   const nc = await connectNats({ url: config.NATS_URL, name: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });

@@ -6,6 +6,18 @@ export interface TopicSpec {
   partitions: number;
 }
 
+/**
+ * The pipeline's topics, created by whichever of gateway, sink and sink supervisor starts first:
+ * the events topic and its dead-letter topic, with the same partitions (a dead letter keeps its
+ * event's partition).
+ */
+export function pipelineTopics(config: { KAFKA_TOPIC: string; KAFKA_DLQ_TOPIC: string; KAFKA_PARTITIONS: number }): TopicSpec[] {
+  return [
+    { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
+    { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
+  ];
+}
+
 export interface TopicReplication {
   /** Copies of each partition; default 1 (the local single broker). */
   replicationFactor?: number;
