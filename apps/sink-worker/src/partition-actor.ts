@@ -10,7 +10,7 @@ import { dedupToken, planStart, verifyFirstMessage, type BatchBoundary, type Bat
 import { classifyInsertError } from './clickhouse-errors.ts';
 import type { Insert, LandedRows } from './clickhouse.ts';
 import { deadLetterNeedsOperator, type DeadLetter } from './dead-letter.ts';
-import { flushDue, msUntilDue, type FlushLimits, type FlushReason } from './flush-policy.ts';
+import { batchSize, flushDue, msUntilDue, type FlushLimits, type FlushReason } from './flush-policy.ts';
 import { insertIsolating, type AttemptResult } from './isolate.ts';
 import type { SinkMetrics } from './metrics.ts';
 import { RateMeter } from './rate.ts';
@@ -492,21 +492,10 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
           ? flushDue({ rows: this.buffer.length, bytes: this.bufferedBytes, oldestAt: this.buffer[0]!.arrivedAt }, this.deps.limits, this.now())
           : mode;
       if (!reason) return flushed;
-      const n = this.nextBatchSize();
+      const n = batchSize(this.buffer, this.deps.limits);
       await this.flushBatch(n, reason);
       flushed += n;
     }
-  }
-
-  private nextBatchSize(): number {
-    const { maxRows, maxBytes } = this.deps.limits;
-    const limit = Math.min(this.buffer.length, maxRows);
-    let bytes = 0;
-    for (let i = 0; i < limit; i++) {
-      bytes += this.buffer[i]!.bytes;
-      if (bytes > maxBytes) return Math.max(1, i);
-    }
-    return limit;
   }
 
   /** One batch, start to end: record, insert (isolating rejects), dead-letter, mark, commit. */
