@@ -32,8 +32,8 @@ export function computeLag(
   return report(joinOffsets(committed, topicOffsets));
 }
 
-export async function consumerLag(admin: Admin, groupId: string, topic: string) {
-  return report(await readPartitionOffsets(admin, groupId, topic));
+export async function consumerLag(kafkaAdmin: Admin, groupId: string, topic: string) {
+  return report(await readPartitionOffsets(kafkaAdmin, groupId, topic));
 }
 
 export interface DeliveryCounts {
@@ -123,7 +123,7 @@ export interface DeliveryProof extends DeliveryCounts, DeliveryVerdict {
 
 export interface ProveOptions extends ProofQueryOptions {
   clickhouse: ClickHouseClient;
-  admin: Admin;
+  kafkaAdmin: Admin;
   groupId: string;
   topic: string;
   acknowledged: number;
@@ -145,7 +145,7 @@ async function queryRows<T>(client: ClickHouseClient, query: string, params: Rec
 export async function proveDelivery(o: ProveOptions): Promise<DeliveryProof> {
   const started = Date.now();
   const deadline = started + o.timeoutMs;
-  let lag = await consumerLag(o.admin, o.groupId, o.topic);
+  let lag = await consumerLag(o.kafkaAdmin, o.groupId, o.topic);
   let lastSaid = 0;
   while (lag.total > 0 && Date.now() < deadline) {
     if (o.shouldAbort?.()) throw new Error('skipped while waiting for consumer lag (interrupted twice)');
@@ -154,7 +154,7 @@ export async function proveDelivery(o: ProveOptions): Promise<DeliveryProof> {
       lastSaid = Date.now();
     }
     await sleep(250);
-    lag = await consumerLag(o.admin, o.groupId, o.topic);
+    lag = await consumerLag(o.kafkaAdmin, o.groupId, o.topic);
   }
   const lagWaitMs = Date.now() - started;
   const q = proofQueries(o);

@@ -69,12 +69,12 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
   await ensureTopics(kafka, pipelineTopics(config), topicReplication(config));
 
   // Kafka reachability for /readyz: one metadata probe per host, not one per process.
-  const admin = kafka.admin();
+  const kafkaAdmin = kafka.admin();
   let kafkaOkAt = 0;
   const probeKafka = async () => {
     try {
-      await admin.connect();
-      await admin.fetchTopicMetadata({ topics: [config.KAFKA_TOPIC] });
+      await kafkaAdmin.connect();
+      await kafkaAdmin.fetchTopicMetadata({ topics: [config.KAFKA_TOPIC] });
       kafkaOkAt = Date.now();
     } catch (error) {
       logger.warn({ err: error }, 'kafka readiness probe failed');
@@ -191,7 +191,7 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
     await exited;
     clearTimeout(killTimer);
     await adminServer.close();
-    await admin.disconnect().catch((error: unknown) => logger.debug({ err: error }, 'kafka admin disconnect failed'));
+    await kafkaAdmin.disconnect().catch((error: unknown) => logger.debug({ err: error }, 'kafka admin disconnect failed'));
     logger.info('gateway stopped');
   });
 }

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@floodgate/logging';
 
-export interface AdminServer {
+export interface SinkAdminServer {
   /** The bound port (the real one when configured as 0). */
   readonly port: number;
   close(): Promise<void>;
@@ -35,7 +35,7 @@ export async function startAdminServer(options: {
   readiness: () => Readiness;
   adminToken?: string;
   logger: Logger;
-}): Promise<AdminServer> {
+}): Promise<SinkAdminServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

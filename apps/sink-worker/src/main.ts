@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '@floodgate/logging';
 import { connectNats } from '@floodgate/nats';
 import { setupTracing } from '@floodgate/telemetry/sdk';
 import { onParentExit } from '@floodgate/lifecycle';
-import { registryMetrics, startAdminServer, type AdminServer } from './admin-server.ts';
+import { registryMetrics, startAdminServer, type SinkAdminServer } from './admin-server.ts';
 import { createSinkClickHouse, tableEngine } from './clickhouse.ts';
 import { sinkSchema } from './config.ts';
 import { startProcessControlPlane, type ProcessControlPlane } from './control-plane.ts';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const nc = await untilReady('nats connect', logger, () => connectNats({ url: config.NATS_URL, name: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger }));
 
   const metrics = createSinkMetrics();
-  let admin: AdminServer | undefined;
+  let admin: SinkAdminServer | undefined;
   let ready = false;
   if (cluster.isWorker) {
     // The supervisor serves the sum over its sink processes on its own admin port. prom-client

@@ -24,10 +24,10 @@ export async function runSupervisor(config: SupervisorConfig, logger: Logger): P
   }
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });
   await ensureTopics(kafka, pipelineTopics(config), topicReplication(config));
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   const nc = await connectNats({ url: config.NATS_URL, name: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });
-  const supervisor = createSinkSupervisor(config, { nc, admin, logger });
+  const supervisor = createSinkSupervisor(config, { nc, kafkaAdmin, logger });
   await supervisor.start();
   const record = supervisor.record();
   logger.info(
@@ -56,7 +56,7 @@ export async function runSupervisor(config: SupervisorConfig, logger: Logger): P
     // Started by `floodgate start` or a test that died: drain and go, leave no orphan.
     onParentExit(() => stop('parent exited'));
   });
-  await admin.disconnect().catch(() => {});
+  await kafkaAdmin.disconnect().catch(() => {});
   await nc.close().catch(() => {});
   logger.info('sink supervisor stopped');
 }

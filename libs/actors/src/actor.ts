@@ -75,16 +75,16 @@ export class ActorStoppedError extends Error {
   }
 }
 
-export type SupervisorEvent =
+export type ActorSupervisorEvent =
   | { type: 'failed'; actor: string; incarnation: number; error: unknown }
   | { type: 'restarting'; actor: string; attempt: number; delayMs: number }
   | { type: 'gave-up'; actor: string; failures: number; error: unknown };
 
-export interface SupervisorOptions {
+export interface ActorSupervisorOptions {
   /** Restart policy of every child unless `spawn` names its own. */
   policy: RestartPolicyOptions;
   /** Failures, restarts and give-ups, for logs and metrics. A give-up is the escalation point. */
-  onEvent?: (event: SupervisorEvent) => void;
+  onEvent?: (event: ActorSupervisorEvent) => void;
   now?: () => number;
   random?: () => number;
 }
@@ -116,7 +116,7 @@ class ActorCell<M> implements ActorRef<M> {
   constructor(
     name: string,
     private readonly factory: ActorFactory<M>,
-    private readonly supervisor: { onEvent: (event: SupervisorEvent) => void; onEnded: (cell: ActorCell<any>) => void },
+    private readonly supervisor: { onEvent: (event: ActorSupervisorEvent) => void; onEnded: (cell: ActorCell<any>) => void },
     policy: RestartPolicyOptions,
     options: SpawnOptions,
     now: () => number,
@@ -278,12 +278,12 @@ class ActorCell<M> implements ActorRef<M> {
  * reports `gave-up`: the owner escalates from there (the sink process exits and its own
  * supervisor restarts the process).
  */
-export class Supervisor {
+export class ActorSupervisor {
   private readonly cells = new Map<string, ActorCell<any>>();
   private readonly now: () => number;
   private readonly random: () => number;
 
-  constructor(private readonly options: SupervisorOptions) {
+  constructor(private readonly options: ActorSupervisorOptions) {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
   }

@@ -39,10 +39,10 @@ export function joinOffsets(
 }
 
 /** Committed offsets of a group and the topic's low/high offsets, per partition, in one admin round trip each. */
-export async function readPartitionOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, PartitionOffsets>> {
+export async function readPartitionOffsets(kafkaAdmin: Admin, groupId: string, topic: string): Promise<Map<number, PartitionOffsets>> {
   // Committed first, end second: the end is then never older than the commit (lag >= 0).
-  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
-  const ends = await admin.fetchTopicOffsets(topic);
+  const committed = await kafkaAdmin.fetchOffsets({ groupId, topics: [topic] });
+  const ends = await kafkaAdmin.fetchTopicOffsets(topic);
   return joinOffsets(committed.find((t) => t.topic === topic)?.partitions ?? [], ends);
 }
 
@@ -54,6 +54,6 @@ export function lagOf(offsets: ReadonlyMap<number, PartitionOffsets>): Partition
 }
 
 /** Consumer lag of a group on a topic, per partition, as Kafka sees it (committed vs end). */
-export async function consumerLag(admin: Admin, groupId: string, topic: string): Promise<PartitionLag[]> {
-  return lagOf(await readPartitionOffsets(admin, groupId, topic));
+export async function consumerLag(kafkaAdmin: Admin, groupId: string, topic: string): Promise<PartitionLag[]> {
+  return lagOf(await readPartitionOffsets(kafkaAdmin, groupId, topic));
 }

@@ -40,13 +40,13 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replication
       `KAFKA_MIN_INSYNC_REPLICAS (${minInsyncReplicas}) must not exceed KAFKA_REPLICATION_FACTOR (${replicationFactor})`,
     );
   }
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
+    const existing = new Set(await kafkaAdmin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length > 0) {
-      await admin.createTopics({
+      await kafkaAdmin.createTopics({
         waitForLeaders: true,
         topics: missing.map((s) => ({
           topic: s.topic,
@@ -58,12 +58,12 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replication
     }
     const present = specs.filter((s) => existing.has(s.topic));
     if (present.length > 0) {
-      const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
+      const metadata = await kafkaAdmin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
       const grow = metadata.topics
         .map((t) => ({ topic: t.name, have: t.partitions.length, want: present.find((s) => s.topic === t.name)?.partitions ?? 0 }))
         .filter((t) => t.want > t.have);
       if (grow.length > 0) {
-        await admin.createPartitions({ topicPartitions: grow.map((t) => ({ topic: t.topic, count: t.want })) });
+        await kafkaAdmin.createPartitions({ topicPartitions: grow.map((t) => ({ topic: t.topic, count: t.want })) });
       }
     }
   } catch (cause) {
@@ -72,6 +72,6 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replication
       retriable: true,
     });
   } finally {
-    await admin.disconnect();
+    await kafkaAdmin.disconnect();
   }
 }

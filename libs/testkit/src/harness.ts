@@ -221,33 +221,33 @@ export function testKafka(stack: StackConfig): Kafka {
 
 /** Creates topics and waits until every partition has a leader (retrying Kafka's transient metadata errors). */
 export async function createTopics(kafka: Kafka, topics: string[], partitions = 6): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   try {
     await waitFor(
       async () => {
-        const existing = new Set(await admin.listTopics());
+        const existing = new Set(await kafkaAdmin.listTopics());
         const missing = topics.filter((t) => !existing.has(t));
         if (missing.length > 0) {
-          await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+          await kafkaAdmin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
         }
-        const metadata = await admin.fetchTopicMetadata({ topics });
+        const metadata = await kafkaAdmin.fetchTopicMetadata({ topics });
         return metadata.topics.every((t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0));
       },
       { timeoutMs: 30_000, intervalMs: 250, description: `topics ${topics.join(', ')} with leaders` },
     );
   } finally {
-    await admin.disconnect();
+    await kafkaAdmin.disconnect();
   }
 }
 
 export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   try {
-    await admin.deleteTopics({ topics, timeout: 10_000 }).catch(() => {});
+    await kafkaAdmin.deleteTopics({ topics, timeout: 10_000 }).catch(() => {});
   } finally {
-    await admin.disconnect();
+    await kafkaAdmin.disconnect();
   }
 }
 
@@ -325,12 +325,12 @@ export class EventProducer {
 }
 
 export async function groupLag(kafka: Kafka, group: string, topic: string): Promise<PartitionLag[]> {
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   try {
-    return await consumerLag(admin, group, topic);
+    return await consumerLag(kafkaAdmin, group, topic);
   } finally {
-    await admin.disconnect();
+    await kafkaAdmin.disconnect();
   }
 }
 

@@ -35,12 +35,12 @@ export async function readLag(config: CliSinkConfig, pairs: Array<{ group: strin
   // Log lines to stderr: stdout is the command's output (`status --json` must stay JSON while Kafka is away).
   const logger = createLogger('floodgate-cli', { level: process.env.LOG_LEVEL ?? 'error' }, process.stderr);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-cli', logger });
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   try {
-    for (const { group, topic } of pairs) out.set(`${group}\u0000${topic}`, await consumerLag(admin, group, topic));
+    for (const { group, topic } of pairs) out.set(`${group}\u0000${topic}`, await consumerLag(kafkaAdmin, group, topic));
   } finally {
-    await admin.disconnect().catch(() => {});
+    await kafkaAdmin.disconnect().catch(() => {});
   }
   return out;
 }
