@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '@floodgate/testkit';
 import { ActorStoppedError, Mailbox, RestartTracker, ActorSupervisor, backoffDelay, sleep, type ActorSupervisorEvent } from '../src/index.ts';
 
 const quickPolicy = { maxRestarts: 3, withinMs: 10_000, backoff: { initialMs: 1, maxMs: 5, jitter: 'none' as const } };
@@ -94,7 +95,8 @@ describe('Supervisor and actors', () => {
     }));
     for (const m of ['a', 'b', 'c', 'd']) expect(ref.tell(m)).toBe(true);
     expect(ref.mailboxSize).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 80));
+    // Waits for the fourth message rather than a fixed time: on a loaded machine 80 ms was not always enough.
+    await waitFor(() => seen.length === 4, { timeoutMs: 10_000, intervalMs: 5, description: 'the four messages handled' });
     expect(seen).toEqual(['a', 'b', 'c', 'd']);
     expect(maxInFlight).toBe(1);
     await supervisor.stopAll();
