@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { env, loadConfig } from '@floodgate/config';
+import { onStopRequest } from '@floodgate/lifecycle';
 import { createLogger } from '@floodgate/logging';
 import { createChdbServer } from './server.ts';
 
@@ -25,8 +26,9 @@ async function main(): Promise<void> {
   const server = createChdbServer({ host: config.CHDB_SERVER_HOST, port: config.CHDB_SERVER_PORT, dataDir, logger });
 
   let stopping = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
+  // Signals only: `floodgate stack up` starts it detached and exits, which must not stop it.
+  onStopRequest(
+    (signal) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'chdb-server stopping');
@@ -40,8 +42,9 @@ async function main(): Promise<void> {
           process.exit(1);
         },
       );
-    });
-  }
+    },
+    { parent: false },
+  );
 
   const { port } = await server.listen();
   logger.info({ port, host: config.CHDB_SERVER_HOST, dataDir }, 'chdb-server listening');

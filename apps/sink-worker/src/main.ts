@@ -9,7 +9,7 @@ import { createKafka, ensureTopics, pipelineTopics } from '@floodgate/kafka';
 import { createLogger, type Logger } from '@floodgate/logging';
 import { connectNats } from '@floodgate/nats';
 import { setupTracing } from '@floodgate/telemetry/sdk';
-import { onParentExit } from '@floodgate/lifecycle';
+import { onStopRequest } from '@floodgate/lifecycle';
 import { registryMetrics, startAdminServer, type SinkAdminServer } from './admin-server.ts';
 import { createSinkClickHouse, tableEngine } from './clickhouse.ts';
 import { sinkSchema } from './config.ts';
@@ -144,9 +144,8 @@ async function main(): Promise<void> {
     process.exit(code);
   };
 
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(signal));
-  // Started by a test runner or `floodgate start` that died: drain and go, leave no orphan.
-  onParentExit(() => void shutdown('parent exited'));
+  // A signal, or the test runner or `floodgate start` that started it died: drain and go, leave no orphan.
+  onStopRequest((reason) => void shutdown(reason));
   void sink.ended.then((outcome) => {
     if (outcome.reason === 'failed') void shutdown('failure', outcome.error ?? new FloodgateError('INTERNAL', 'sink failed'));
     else void shutdown(drainRequested ? 'drain command' : 'drained');

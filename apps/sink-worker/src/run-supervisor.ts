@@ -2,7 +2,7 @@ import { migrate } from '@floodgate/clickhouse';
 import { topicReplication } from '@floodgate/config';
 import { createKafka, ensureTopics, pipelineTopics } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
-import { onParentExit } from '@floodgate/lifecycle';
+import { onStopRequest } from '@floodgate/lifecycle';
 import { connectNats } from '@floodgate/nats';
 import { createSinkClickHouse } from './clickhouse.ts';
 import type { SupervisorConfig } from './config.ts';
@@ -51,10 +51,8 @@ export async function runSupervisor(config: SupervisorConfig, logger: Logger): P
       logger.info({ signal }, 'sink supervisor stopping: draining its sink processes');
       void supervisor.stop().finally(resolve);
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    // Started by `floodgate start` or a test that died: drain and go, leave no orphan.
-    onParentExit(() => stop('parent exited'));
+    // A signal, or `floodgate start` or a test that started it died: drain and go, leave no orphan.
+    onStopRequest(stop);
   });
   await kafkaAdmin.disconnect().catch(() => {});
   await nc.close().catch(() => {});

@@ -24,6 +24,7 @@ import {
   type ScenarioFileOptions,
 } from '@floodgate/bench';
 import { FloodgateError } from '@floodgate/errors';
+import { onStopRequest } from '@floodgate/lifecycle';
 
 /** Where the bench sends load and looks for the proof; every key can come from the environment. */
 const benchEnvSchema = stackSchema.extend({
@@ -185,8 +186,8 @@ async function execute(options: BenchOptions, flags: CommonFlags): Promise<void>
       process.exit(130);
     }
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  // Each Ctrl-C (or SIGTERM) goes one stage further; not tied to a parent: the bench is run by hand.
+  const stopListening = onStopRequest(onSigint, { parent: false });
   const tty = process.stderr.isTTY === true;
   let count = 0;
   let lastLength = 0;
@@ -220,8 +221,7 @@ async function execute(options: BenchOptions, flags: CommonFlags): Promise<void>
       say(`bench: run FAILED: ${report.verdict.reasons.join('; ')}`);
     }
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    stopListening();
   }
 }
 
