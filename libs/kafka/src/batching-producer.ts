@@ -1,5 +1,6 @@
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
+import { producerConfig } from './client.ts';
 
 export interface BatchingProducerOptions {
   topic: string;
@@ -79,15 +80,7 @@ export class BatchingProducer {
     this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // murmur2, as the Java client: the same key lands on the same partition from any producer.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // Bounded, so a dead broker turns into an error the gateway can answer with 503.
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-    });
+    this.producer = kafka.producer(producerConfig({ idempotent: true }));
   }
 
   connect(): Promise<void> {

@@ -1,4 +1,4 @@
-export { createKafka } from './client.ts';
+export { createKafka, producerConfig } from './client.ts';
 export type { KafkaClientOptions } from './client.ts';
 export { ensureTopics, pipelineTopics } from './topics.ts';
 export type { TopicSpec } from './topics.ts';
