@@ -33,15 +33,15 @@ export async function checkKafka(brokers: string[], timeoutMs: number): Promise<
     requestTimeout: timeoutMs,
     retry: { retries: 0 },
   });
-  const admin = kafka.admin();
+  const kafkaAdmin = kafka.admin();
   try {
     await bounded('kafka metadata request', timeoutMs, async () => {
-      await admin.connect();
-      await admin.listTopics();
-      await admin.describeGroups(['floodgate-stack-readiness']);
+      await kafkaAdmin.connect();
+      await kafkaAdmin.listTopics();
+      await kafkaAdmin.describeGroups(['floodgate-stack-readiness']);
     });
   } finally {
-    await admin.disconnect().catch(() => {});
+    await kafkaAdmin.disconnect().catch(() => {});
   }
 }
 
