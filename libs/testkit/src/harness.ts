@@ -3,6 +3,7 @@
  * NATS prefix, database), real sink / supervisor / chdb-server processes, a Kafka load generator
  * writing events exactly as the ingest worker does, and ClickHouse / NATS probes.
  */
+import { AssertionError } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
@@ -124,7 +125,7 @@ export class AppProcess {
     return new Promise<LogEntry>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms`));
+        reject(new AssertionError({ message: `${this.name}: no ${what} within ${timeoutMs} ms` }));
       }, timeoutMs);
       const check = () => {
         const hit = find();
@@ -139,7 +140,7 @@ export class AppProcess {
         if (!this.waiters.has(check)) return;
         clearTimeout(timer);
         this.waiters.delete(check);
-        reject(new Error(`${this.name} exited while waiting for ${what}`));
+        reject(new AssertionError({ message: `${this.name} exited while waiting for ${what}` }));
       });
     });
   }

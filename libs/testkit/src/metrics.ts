@@ -1,9 +1,11 @@
 /** Reading an app's Prometheus metrics in tests. */
 
+import { AssertionError } from 'node:assert';
+
 /** The admin port's /metrics, on a new connection (no race with its keep-alive timeout). */
 export async function scrapeMetrics(adminUrl: string): Promise<string> {
   const response = await fetch(`${adminUrl}/metrics`, { headers: { connection: 'close' } });
-  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+  if (response.status !== 200) throw new AssertionError({ message: `/metrics answered ${response.status}` });
   return response.text();
 }
 
