@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { FloodgateError } from '@floodgate/errors';
+import { parseDurationMs } from '@floodgate/config';
 
 /** True for 127.0.0.0/8, ::1 (and ::ffff:127.x) and `localhost`. */
 export function isLoopbackHost(host: string): boolean {
@@ -37,15 +38,12 @@ export function checkTarget(url: string, allowRemote: boolean): URL {
   return parsed;
 }
 
-/** "10s", "2m", "1h", "500ms", "1.5m" or plain seconds → milliseconds. */
+/** "10s", "2m", "1h", "500ms", "1.5m" or plain seconds (the one syntax, parseDurationMs) → whole milliseconds. */
 export function parseDuration(text: string | number): number {
   if (typeof text === 'number') return text * 1000;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text);
-  if (!m) throw new FloodgateError('CONFIG_INVALID', `${JSON.stringify(text)} is not a duration (examples: 500ms, 10s, 2m, 1h)`);
-  const value = Number(m[1]);
-  const unit = (m[2] ?? 's').toLowerCase();
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(value * factor);
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw new FloodgateError('CONFIG_INVALID', `${JSON.stringify(text)} is not a duration (examples: 500ms, 10s, 2m, 1h)`);
+  return Math.round(ms);
 }
 
 export function formatDuration(ms: number): string {

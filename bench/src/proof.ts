@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin } from 'kafkajs';
+import { joinOffsets, lagOf, readPartitionOffsets, type PartitionOffsets } from '@floodgate/kafka';
 import type { LatencySummary } from './histogram.ts';
 
 /**
@@ -7,11 +8,17 @@ import type { LatencySummary } from './histogram.ts';
  * then count this run's rows in ClickHouse. Accepted events must all be there, exactly once.
  */
 
+/** Lag of one partition as the bench reports it: -1 for a partition the group never committed. */
 export interface PartitionLag {
   partition: number;
   committed: number;
   high: number;
   lag: number;
+}
+
+function report(offsets: ReadonlyMap<number, PartitionOffsets>): { total: number; partitions: PartitionLag[] } {
+  const partitions = lagOf(offsets).map((p) => ({ partition: p.partition, committed: p.committed ?? -1, high: p.end, lag: p.lag }));
+  return { total: partitions.reduce((sum, p) => sum + p.lag, 0), partitions };
 }
 
 /**
@@ -22,23 +29,11 @@ export function computeLag(
   committed: { partition: number; offset: string }[],
   topicOffsets: { partition: number; high: string; low: string }[],
 ): { total: number; partitions: PartitionLag[] } {
-  const byPartition = new Map(committed.map((c) => [c.partition, Number(c.offset)]));
-  const partitions = topicOffsets
-    .map((t) => {
-      const high = Number(t.high);
-      const low = Number(t.low);
-      const c = byPartition.get(t.partition);
-      const from = c === undefined || c < 0 ? low : c;
-      return { partition: t.partition, committed: c ?? -1, high, lag: Math.max(0, high - from) };
-    })
-    .sort((a, b) => a.partition - b.partition);
-  return { total: partitions.reduce((sum, p) => sum + p.lag, 0), partitions };
+  return report(joinOffsets(committed, topicOffsets));
 }
 
-export async function consumerLag(admin: Admin, groupId: string, topic: string) {
-  const [committed, offsets] = await Promise.all([admin.fetchOffsets({ groupId, topics: [topic] }), admin.fetchTopicOffsets(topic)]);
-  const ours = committed.find((t) => t.topic === topic)?.partitions ?? [];
-  return computeLag(ours, offsets);
+export async function consumerLag(kafkaAdmin: Admin, groupId: string, topic: string) {
+  return report(await readPartitionOffsets(kafkaAdmin, groupId, topic));
 }
 
 export interface DeliveryCounts {
@@ -128,7 +123,7 @@ export interface DeliveryProof extends DeliveryCounts, DeliveryVerdict {
 
 export interface ProveOptions extends ProofQueryOptions {
   clickhouse: ClickHouseClient;
-  admin: Admin;
+  kafkaAdmin: Admin;
   groupId: string;
   topic: string;
   acknowledged: number;
@@ -150,7 +145,7 @@ async function queryRows<T>(client: ClickHouseClient, query: string, params: Rec
 export async function proveDelivery(o: ProveOptions): Promise<DeliveryProof> {
   const started = Date.now();
   const deadline = started + o.timeoutMs;
-  let lag = await consumerLag(o.admin, o.groupId, o.topic);
+  let lag = await consumerLag(o.kafkaAdmin, o.groupId, o.topic);
   let lastSaid = 0;
   while (lag.total > 0 && Date.now() < deadline) {
     if (o.shouldAbort?.()) throw new Error('skipped while waiting for consumer lag (interrupted twice)');
@@ -159,7 +154,7 @@ export async function proveDelivery(o: ProveOptions): Promise<DeliveryProof> {
       lastSaid = Date.now();
     }
     await sleep(250);
-    lag = await consumerLag(o.admin, o.groupId, o.topic);
+    lag = await consumerLag(o.kafkaAdmin, o.groupId, o.topic);
   }
   const lagWaitMs = Date.now() - started;
   const q = proofQueries(o);

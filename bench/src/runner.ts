@@ -220,12 +220,12 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
 
   const logger = createLogger('bench', { level: process.env.LOG_LEVEL ?? 'warn' });
   const kafka = o.proof || o.findMax ? createKafka({ brokers: o.stack.kafkaBrokers, clientId: 'floodgate-bench', logger }) : undefined;
-  const admin = kafka?.admin();
-  let adminReady = false;
-  if (admin) {
+  const kafkaAdmin = kafka?.admin();
+  let kafkaAdminReady = false;
+  if (kafkaAdmin) {
     try {
-      await admin.connect();
-      adminReady = true;
+      await kafkaAdmin.connect();
+      kafkaAdminReady = true;
     } catch (error) {
       say(`bench: cannot reach Kafka at ${o.stack.kafkaBrokers.join(',')} (${(error as Error).message}); no lag checks and no delivery proof`);
     }
@@ -299,11 +299,11 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
     t0 = nowMs() + 200;
     sampler.setT0(Date.now() + 200);
     if (o.findMax) findMax = await runFindMax(o, o.findMax, runPhase, collector, () => stopping, async () => {
-      if (!adminReady || !admin) return;
+      if (!kafkaAdminReady || !kafkaAdmin) return;
       const until = Date.now() + 30_000;
       while (Date.now() < until && !stopping) {
         try {
-          if ((await consumerLag(admin, o.stack.groupId, o.stack.topic)).total === 0) return;
+          if ((await consumerLag(kafkaAdmin, o.stack.groupId, o.stack.topic)).total === 0) return;
         } catch {
           return;
         }
@@ -334,13 +334,13 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
     requestTimeoutMs: 60_000,
   });
   if (o.proof && hooks.skipProof?.aborted) delivery = { checked: false, reason: 'skipped (interrupted twice)' };
-  else if (o.proof && !adminReady) delivery = { checked: false, reason: `Kafka unreachable at ${o.stack.kafkaBrokers.join(',')}` };
-  else if (o.proof && admin) {
+  else if (o.proof && !kafkaAdminReady) delivery = { checked: false, reason: `Kafka unreachable at ${o.stack.kafkaBrokers.join(',')}` };
+  else if (o.proof && kafkaAdmin) {
     say(`delivery proof: waiting for consumer group ${o.stack.groupId} to catch up on ${o.stack.topic}, then counting run ${runId} in ${o.stack.database}.${o.stack.table}`);
     try {
       delivery = await proveDelivery({
         clickhouse,
-        admin,
+        kafkaAdmin,
         groupId: o.stack.groupId,
         topic: o.stack.topic,
         database: o.stack.database,
@@ -358,7 +358,7 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
       delivery = { checked: false, reason: `proof failed: ${(error as Error).message}` };
     }
   }
-  await admin?.disconnect().catch(() => {});
+  await kafkaAdmin?.disconnect().catch(() => {});
 
   // The report.
   const loadMs = [...phaseResults.values()].reduce((sum, p) => sum + p.durationMs, 0);

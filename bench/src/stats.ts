@@ -45,19 +45,24 @@ export function isAmbiguous(key: string): boolean {
   return true;
 }
 
-/** Counts of the current interval inside a load thread. */
-export class IntervalRecorder {
+/** The counts an interval, a second, a phase and the run all keep. */
+class Counts {
   sent = 0;
   eventsSent = 0;
   ok = 0;
   failed = 0;
   eventsAcked = 0;
   ambiguousEvents = 0;
+  /** Epoch ms of the last answer counted here (0: none). */
+  lastAnswerAtMs = 0;
   errors: Record<string, number> = {};
   statuses: Record<string, number> = {};
-  latency = createHistogram();
-  service = createHistogram();
-  lastAnswerAtMs = 0;
+  readonly latency: Histogram = createHistogram();
+  readonly service: Histogram = createHistogram();
+}
+
+/** Counts of the current interval inside a load thread. */
+export class IntervalRecorder extends Counts {
 
   onSent(events: number): void {
     this.sent++;
@@ -112,20 +117,8 @@ export class IntervalRecorder {
 }
 
 /** Merged counts (of one second, one phase or the whole run) in the main thread. */
-export class Aggregate {
-  sent = 0;
-  eventsSent = 0;
-  ok = 0;
-  failed = 0;
-  eventsAcked = 0;
-  ambiguousEvents = 0;
+export class Aggregate extends Counts {
   inFlight = 0;
-  /** Epoch ms of the last answer counted here (0: none). */
-  lastAnswerAtMs = 0;
-  errors: Record<string, number> = {};
-  statuses: Record<string, number> = {};
-  readonly latency: Histogram = createHistogram();
-  readonly service: Histogram = createHistogram();
 
   add(s: IntervalSnapshot, latency: Histogram, service: Histogram): void {
     this.sent += s.sent;

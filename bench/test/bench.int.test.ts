@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
-import { freePort, stackConfigForTests, uniqueName } from '@floodgate/testkit';
-import { startPipeline, type RunningPipeline } from '../../apps/cli/src/run/pipeline.ts';
+import { freePort, stackConfigForTests, startPipeline, uniqueName, type RunningPipeline } from '@floodgate/testkit';
 import type { BenchReport } from '../src/report.ts';
 import { screenshotReport } from './browser.ts';
 

@@ -20,7 +20,7 @@ export const WORKSPACES = [
   'apps/ingest-worker',
   'apps/sink-worker',
   'bench',
-  ...['actors', 'clickhouse', 'config', 'errors', 'event-model', 'kafka', 'lifecycle', 'logging', 'nats', 'tables', 'telemetry'].map((l) => `libs/${l}`),
+  ...['actors', 'clickhouse', 'config', 'errors', 'event-model', 'kafka', 'lifecycle', 'logging', 'nats', 'sink-protocol', 'tables', 'telemetry'].map((l) => `libs/${l}`),
 ];
 const LEFT_OUT_DEPENDENCIES = ['tsx'];
 

@@ -14,8 +14,8 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { loadConfig } from '@floodgate/config';
-import { gatewaySchema } from '../../apps/gateway/src/config.ts';
-import { sinkSchema, supervisorSchema } from '../../apps/sink-worker/src/config.ts';
+import { gatewaySchema } from '@floodgate/gateway';
+import { sinkSchema, supervisorSchema } from '@floodgate/sink-worker';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_DIR = path.join(REPO_ROOT, 'deploy/compose');

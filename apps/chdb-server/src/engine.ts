@@ -1,5 +1,6 @@
 import { Session } from 'chdb';
 import { quoteIdentifier, summaryOf, ErrorCode, toClickHouseException, type SimpleInsert, type Summary } from './protocol.ts';
+import { FloodgateError } from '@floodgate/errors';
 
 /** A statement run as text: the query parameter and the body joined the way ClickHouse joins them. */
 export interface SqlWork {
@@ -64,7 +65,8 @@ export class ChdbEngine {
     try {
       primary = new Session(this.dataDir);
     } catch (error) {
-      throw new Error(
+      throw new FloodgateError(
+        'STACK_START_FAILED',
         `cannot open the chDB data folder ${this.dataDir}: ${(error as Error).message} ` +
           '(one process at a time can own it: is another chdb-server running on it?)',
         { cause: error },
@@ -82,7 +84,7 @@ export class ChdbEngine {
   }
 
   async execute(request: EngineRequest): Promise<EngineResult> {
-    if (!this.primary?.open) throw new Error('chDB engine is not open');
+    if (!this.primary?.open) throw new FloodgateError('INTERNAL', 'chDB engine is not open');
     const session = new Session(this.dataDir);
     try {
       if (request.readonly) await session.queryAsync('SET readonly = 2');

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { env, loadConfig } from '@floodgate/config';
+import { onStopRequest } from '@floodgate/lifecycle';
 import { createLogger } from '@floodgate/logging';
 import { createChdbServer } from './server.ts';
 
@@ -41,8 +42,9 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
+  // Signals only: `floodgate stack up` starts it detached and exits, which must not stop it.
+  onStopRequest(
+    (signal) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'chdb-server stopping');
@@ -56,8 +58,9 @@ async function main(): Promise<void> {
           process.exit(1);
         },
       );
-    });
-  }
+    },
+    { parent: false },
+  );
 
   const { port } = await server.listen();
   logger.info({ port, host: config.CHDB_SERVER_HOST, dataDir, max_execution_time_s: config.CHDB_MAX_EXECUTION_TIME_S, auth: config.CHDB_SERVER_PASSWORD !== '' }, 'chdb-server listening');

@@ -25,6 +25,7 @@ import {
   type ContentCoding,
 } from './protocol.ts';
 import { QueueClosedError, QueueFullError, SerialQueue } from './queue.ts';
+import { FloodgateError } from '@floodgate/errors';
 
 export interface ChdbServerOptions {
   host: string;
@@ -331,7 +332,7 @@ export function createChdbServer(options: ChdbServerOptions): ChdbServer {
 
   return {
     async listen() {
-      if (closing) throw new Error('chdb-server is closed');
+      if (closing) throw new FloodgateError('INTERNAL', 'chdb-server is closed');
       await engine.open();
       try {
         await new Promise<void>((resolve, reject) => {

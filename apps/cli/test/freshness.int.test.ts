@@ -5,9 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
-import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
-import { metricValue } from '../../gateway/test/helpers.ts';
-import { startPipeline, type RunningPipeline } from '../src/run/pipeline.ts';
+import { freePort, metricValue, stackConfigForTests, startPipeline, uniqueName, waitFor, type RunningPipeline } from '@floodgate/testkit';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

@@ -3,9 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
-import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
-import { metricValue } from '../../gateway/test/helpers.ts';
-import { startPipeline, type RunningPipeline } from '../src/run/pipeline.ts';
+import { freePort, metricValue, stackConfigForTests, startPipeline, uniqueName, waitFor, type RunningPipeline } from '@floodgate/testkit';
 
 const API_KEY = 'metrics-contract-key-0001';
 const ADMIN_TOKEN = 'metrics-contract-admin-0001';

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
-import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
-import { startPipeline, type RunningPipeline } from '../src/run/pipeline.ts';
+import { freePort, stackConfigForTests, startPipeline, uniqueName, waitFor, type RunningPipeline } from '@floodgate/testkit';
 
 /**
  * The walking skeleton end to end on the real stack: HTTP → gateway → ingest workers → Kafka →

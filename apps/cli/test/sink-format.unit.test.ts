@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ActorRecord, ProcessRecord, SupervisorRecord } from '@floodgate/nats';
+import type { ActorRecord, ProcessRecord, StuckInfo, SupervisorRecord } from '@floodgate/sink-protocol';
 import { buildStatusView, renderStatus } from '../src/sink/format.ts';
-import type { StuckInfo } from '@floodgate/nats';
 
 const now = Date.parse('2026-01-01T00:00:10.000Z');
 const at = (secondsAgo: number) => new Date(now - secondsAgo * 1000).toISOString();

@@ -6,9 +6,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
 import { createLogger } from '@floodgate/logging';
-import { connectNats, destroyBucket, sinkControlPlane } from '@floodgate/nats';
-import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
-import { startPipeline, type RunningPipeline } from '../src/run/pipeline.ts';
+import { connectNats, destroyBucket } from '@floodgate/nats';
+import { sinkControlPlane } from '@floodgate/sink-protocol';
+import { freePort, stackConfigForTests, startPipeline, uniqueName, waitFor, type RunningPipeline } from '@floodgate/testkit';
 
 /**
  * Issue 9, defect 11: the pipeline that `floodgate start` (npm start) runs supervises every process. A

@@ -11,8 +11,7 @@ import { chromium } from 'playwright-core';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
-import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
-import { startPipeline, type RunningPipeline } from '../src/run/pipeline.ts';
+import { freePort, stackConfigForTests, startPipeline, uniqueName, waitFor, type RunningPipeline } from '@floodgate/testkit';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const FLOODGATE_BIN = path.join(REPO_ROOT, 'apps/cli/bin/floodgate.js');

@@ -4,6 +4,7 @@
  * drain on close. The reply protocol lives in @floodgate/ingest-worker (reply.ts).
  */
 import type { Piscina } from 'piscina';
+import { FloodgateError } from '@floodgate/errors';
 import type { Logger } from '@floodgate/logging';
 import type { IngestCounts } from '@floodgate/ingest-worker';
 import { flushWorkerTelemetry } from '@floodgate/telemetry';
@@ -94,7 +95,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, tracing?: T
       return new Promise((resolve, reject) => {
         app.listen(config.GATEWAY_HOST, config.GATEWAY_PORT, (socket) => {
           if (!socket) {
-            reject(new Error(`cannot listen on ${config.GATEWAY_HOST}:${config.GATEWAY_PORT}`));
+            reject(new FloodgateError('LISTEN_FAILED', `cannot listen on ${config.GATEWAY_HOST}:${config.GATEWAY_PORT}`));
             return;
           }
           listenSocket = socket;

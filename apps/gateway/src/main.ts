@@ -11,7 +11,7 @@ import { clickhouseUrl, loadConfig, topicReplication } from '@floodgate/config';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { createLogger } from '@floodgate/logging';
 import { onShutdown } from '@floodgate/lifecycle';
-import { createKafka, ensureTopics } from '@floodgate/kafka';
+import { createKafka, ensureTopics, pipelineTopics } from '@floodgate/kafka';
 import { TraceStore } from '@floodgate/telemetry';
 import { setupTracing, telemetrySettings } from '@floodgate/telemetry/sdk';
 import { gatewaySchema, type GatewayConfig } from './config.ts';
@@ -66,18 +66,15 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
     logger.info({ sampler: telemetry.sampler, ratio: telemetry.ratio, exporters: telemetry.exporters }, 'tracing on');
   }
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-gateway', logger });
-  await ensureTopics(kafka, [
-    { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
-    { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
-  ], topicReplication(config));
+  await ensureTopics(kafka, pipelineTopics(config), topicReplication(config));
 
   // Kafka reachability for /readyz: one metadata probe per host, not one per process.
-  const admin = kafka.admin();
+  const kafkaAdmin = kafka.admin();
   let kafkaOkAt = 0;
   const probeKafka = async () => {
     try {
-      await admin.connect();
-      await admin.fetchTopicMetadata({ topics: [config.KAFKA_TOPIC] });
+      await kafkaAdmin.connect();
+      await kafkaAdmin.fetchTopicMetadata({ topics: [config.KAFKA_TOPIC] });
       kafkaOkAt = Date.now();
     } catch (error) {
       logger.warn({ err: error }, 'kafka readiness probe failed');
@@ -194,7 +191,7 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
     await exited;
     clearTimeout(killTimer);
     await adminServer.close();
-    await admin.disconnect().catch((error: unknown) => logger.debug({ err: error }, 'kafka admin disconnect failed'));
+    await kafkaAdmin.disconnect().catch((error: unknown) => logger.debug({ err: error }, 'kafka admin disconnect failed'));
     logger.info('gateway stopped');
   });
 }

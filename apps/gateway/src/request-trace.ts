@@ -3,6 +3,7 @@
  * for the others the gateway reads one header and draws one random number (Tracing.decide).
  */
 import { SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+import { formatTraceparent } from '@floodgate/telemetry';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_CODE,
@@ -22,8 +23,7 @@ import {
   ATTR_USER_AGENT_ORIGINAL,
   HOPS,
   MAX_EVENT_IDS_ON_SPAN,
-  formatTraceparent,
-} from '@floodgate/telemetry';
+} from '@floodgate/telemetry/attributes';
 import type { Tracing } from '@floodgate/telemetry/sdk';
 
 export interface RequestTrace {

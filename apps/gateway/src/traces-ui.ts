@@ -97,10 +97,17 @@ export const TRACES_PAGE = `<!doctype html>
     return node;
   };
   const ms = (v) => (v >= 1000 ? (v / 1000).toFixed(2) + ' s' : v >= 10 ? v.toFixed(1) + ' ms' : v.toFixed(2) + ' ms');
+  // The browser's mirror of FloodgateError: the API's stable code (docs/errors.md) and its message.
+  class ApiError extends Error {
+    constructor(code, message) {
+      super(message);
+      this.code = code;
+    }
+  }
   const api = async (path) => {
     const response = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error((body.error && body.error.message) || response.status + ' ' + response.statusText);
+    if (!response.ok) throw new ApiError(body.error && body.error.code, (body.error && body.error.message) || response.status + ' ' + response.statusText);
     return body;
   };
 

@@ -4,8 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@floodgate/logging';
 import { createKafka } from '@floodgate/kafka';
-import { freePort, stackConfigForTests, uniqueName } from '@floodgate/testkit';
-import { startPipeline, type RunningPipeline } from '../../cli/src/run/pipeline.ts';
+import { freePort, stackConfigForTests, startPipeline, uniqueName, type RunningPipeline } from '@floodgate/testkit';
 
 /**
  * Network exposure (docs/security.md): on an address that is not loopback, the gateway and the

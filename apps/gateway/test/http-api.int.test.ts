@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { createLogger } from '@floodgate/logging';
 import { createKafka } from '@floodgate/kafka';
-import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
-import { startPipeline, type RunningPipeline } from '../../cli/src/run/pipeline.ts';
+import { freePort, stackConfigForTests, startPipeline, uniqueName, waitFor, type RunningPipeline } from '@floodgate/testkit';
 
 /**
  * The HTTP ingest API against the real gateway (its own processes) and real Kafka: what each

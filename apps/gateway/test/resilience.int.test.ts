@@ -1,13 +1,18 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { clickhouseUrl, loadConfig, stackSchema, type StackConfig } from '@floodgate/config';
-import { freePort, sharedNatsCredentials, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
-import { startPipeline, type RunningPipeline } from '../../cli/src/run/pipeline.ts';
-import { stackDown, stackUp } from '../../cli/src/stack/index.ts';
-import { childrenOf, metricValue, scrapeMetrics } from './helpers.ts';
+import {
+  freePort,
+  metricValue,
+  scrapeMetrics,
+  startPipeline,
+  startPrivateKafka,
+  uniqueName,
+  waitFor,
+  type PrivateKafka,
+  type RunningPipeline,
+} from '@floodgate/testkit';
+import { childrenOf } from './helpers.ts';
 
 /**
  * The gateway under failure: a crashed gateway process, Kafka stopped and started again, and a
@@ -17,29 +22,15 @@ import { childrenOf, metricValue, scrapeMetrics } from './helpers.ts';
 const KEY = 'key-resilience-0001';
 
 describe('gateway resilience', () => {
-  const shared = stackConfigForTests();
-  let kafkaStack: StackConfig;
+  let kafka: PrivateKafka;
   let pipeline: RunningPipeline;
 
   beforeAll(async () => {
-    const brokerPort = await freePort();
-    kafkaStack = loadConfig(stackSchema, {
-      env: {
-        FLOODGATE_HOME: mkdtempSync(path.join(tmpdir(), 'fg-resilience-')),
-        KAFKA_BROKERS: `127.0.0.1:${brokerPort}`,
-        KAFKA_CONTROLLER_PORT: String(await freePort()),
-        NATS_URL: shared.NATS_URL,
-        ...sharedNatsCredentials(shared),
-        CLICKHOUSE_URL: clickhouseUrl(shared),
-        CLICKHOUSE_USER: shared.CLICKHOUSE_USER,
-        CLICKHOUSE_PASSWORD: shared.CLICKHOUSE_PASSWORD,
-      },
-    });
-    await stackUp(kafkaStack, {});
+    kafka = await startPrivateKafka('resilience');
     pipeline = await startPipeline({
       apps: ['gateway'],
       env: {
-        KAFKA_BROKERS: kafkaStack.KAFKA_BROKERS.join(','),
+        KAFKA_BROKERS: kafka.brokers,
         KAFKA_TOPIC: uniqueName('resilience'),
         KAFKA_DLQ_TOPIC: uniqueName('resilience_dlq'),
         GATEWAY_PORT: String(await freePort()),
@@ -54,7 +45,7 @@ describe('gateway resilience', () => {
 
   afterAll(async () => {
     await pipeline?.stop();
-    if (kafkaStack) await stackDown(kafkaStack, {});
+    await kafka?.destroy();
   });
 
   // A new connection per request: a kept-alive connection to a process this file kills would fail
@@ -101,7 +92,7 @@ describe('gateway resilience', () => {
   });
 
   it('answers 503 with Retry-After within a bounded time while Kafka is down, and resumes when it returns', async () => {
-    await stackDown(kafkaStack, {});
+    await kafka.stop();
     const during = [];
     for (let i = 0; i < 6; i++) during.push(await post());
     for (const r of during) {
@@ -113,7 +104,7 @@ describe('gateway resilience', () => {
     await waitFor(async () => (await readiness()).status === 503, { timeoutMs: 15_000, intervalMs: 250, description: '/readyz to report Kafka unreachable' });
     expect((await readiness()).json.checks.kafka_reachable).toBe(false);
 
-    await stackUp(kafkaStack, {});
+    await kafka.start();
     await waitFor(async () => (await post()).status === 202, { timeoutMs: 60_000, intervalMs: 500, description: 'ingest to resume after Kafka returned' });
     await waitFor(async () => (await readiness()).status === 200, { timeoutMs: 15_000, intervalMs: 250, description: '/readyz to recover' });
   });

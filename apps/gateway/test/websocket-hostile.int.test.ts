@@ -1,9 +1,18 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type net from 'node:net';
 import WebSocket from 'ws';
-import { freePort, startPrivateKafka, uniqueName, waitFor, type PrivateKafka } from '@floodgate/testkit';
-import { startPipeline, type RunningPipeline } from '../../cli/src/run/pipeline.ts';
-import { childrenOf, metricValue, rawConnect, rawUpgraded, scrapeMetrics, startNeverReadingClient, upgradeRequest, wsFrame } from './helpers.ts';
+import {
+  freePort,
+  metricValue,
+  scrapeMetrics,
+  startPipeline,
+  startPrivateKafka,
+  uniqueName,
+  waitFor,
+  type PrivateKafka,
+  type RunningPipeline,
+} from '@floodgate/testkit';
+import { childrenOf, rawConnect, rawUpgraded, startNeverReadingClient, upgradeRequest, wsFrame } from './helpers.ts';
 
 /**
  * WebSocket clients that vanish at every stage of a connection: before the upgrade completes,

@@ -3,9 +3,8 @@ import WebSocket from 'ws';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
-import { freePort, stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
-import { startPipeline, type RunningPipeline } from '../../cli/src/run/pipeline.ts';
-import { childrenOf, metricValue, scrapeMetrics, startNeverReadingClient } from './helpers.ts';
+import { freePort, metricValue, scrapeMetrics, stackConfigForTests, startPipeline, uniqueName, waitFor, type RunningPipeline } from '@floodgate/testkit';
+import { childrenOf, startNeverReadingClient } from './helpers.ts';
 
 /** WS /v1/stream end to end: gateway (2 processes) → Kafka → sink → ClickHouse. */
 const KEY = 'key-ws-test-0001';

@@ -10,6 +10,7 @@
 import { threadId } from 'node:worker_threads';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { Message, RecordMetadata } from 'kafkajs';
+import { formatTraceparent, isSampledTraceparent, spanContextOf } from '@floodgate/telemetry';
 import {
   ATTR_BATCH_BYTES,
   ATTR_BATCH_EVENTS,
@@ -30,10 +31,7 @@ import {
   ATTR_THREAD_ID,
   HOPS,
   MESSAGING_SYSTEM_KAFKA,
-  formatTraceparent,
-  isSampledTraceparent,
-  spanContextOf,
-} from '@floodgate/telemetry';
+} from '@floodgate/telemetry/attributes';
 
 const tracer = trace.getTracer('floodgate');
 

@@ -40,7 +40,7 @@ function getProducer(): Promise<BatchingProducer> {
     const connecting = p.connect();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`connecting to Kafka took longer than ${settings.sendTimeoutMs} ms`)), settings.sendTimeoutMs);
+      timer = setTimeout(() => reject(new FloodgateError('KAFKA_UNAVAILABLE', `connecting to Kafka took longer than ${settings.sendTimeoutMs} ms`, { retriable: true })), settings.sendTimeoutMs);
     });
     try {
       await Promise.race([connecting, timeout]);

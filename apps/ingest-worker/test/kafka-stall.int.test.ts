@@ -2,8 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePort, startPrivateKafka, uniqueName, waitFor, type PrivateKafka } from '@floodgate/testkit';
-import { startPipeline, type RunningPipeline } from '../../cli/src/run/pipeline.ts';
+import { freePort, startPipeline, startPrivateKafka, uniqueName, waitFor, type PrivateKafka, type RunningPipeline } from '@floodgate/testkit';
 
 /**
  * The ingest path while the broker stalls: a private broker (the shared one must never be frozen)

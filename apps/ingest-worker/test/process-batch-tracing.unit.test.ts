@@ -3,7 +3,7 @@ import { SpanKind, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Message } from 'kafkajs';
 import { DEFAULT_EVENT_LIMITS } from '@floodgate/event-model';
-import { HOPS } from '@floodgate/telemetry';
+import { HOPS } from '@floodgate/telemetry/attributes';
 import { CONTENT_ENCODINGS, KIND_CODE, processBatch, type IngestTask } from '@floodgate/ingest-worker';
 
 const settings = { limits: DEFAULT_EVENT_LIMITS, maxDecompressedBytes: 64 * 1024, topic: 'events' };

@@ -5,7 +5,7 @@ import { isLoopbackHost } from '@floodgate/config';
 import { FloodgateError } from '@floodgate/errors';
 import type { Logger } from '@floodgate/logging';
 
-export interface AdminServer {
+export interface SinkAdminServer {
   /** The bound port (the real one when configured as 0). */
   readonly port: number;
   close(): Promise<void>;
@@ -37,7 +37,7 @@ export async function startAdminServer(options: {
   readiness: () => Readiness;
   adminToken?: string;
   logger: Logger;
-}): Promise<AdminServer> {
+}): Promise<SinkAdminServer> {
   // The config already refuses this (sinkSchema); checked again where the socket is opened.
   if (!options.adminToken && !isLoopbackHost(options.host)) {
     throw new FloodgateError('CONFIG_INVALID', `FLOODGATE_ADMIN_TOKEN: required to serve the sink's admin port on ${options.host}, which is not a loopback address`);

@@ -1,16 +1,8 @@
 import type { Subscription } from '@nats-io/transport-node';
 import { FloodgateError } from '@floodgate/errors';
 import type { Logger } from '@floodgate/logging';
-import {
-  JsonBucket,
-  memberKeys,
-  serveRequests,
-  sinkControlPlane,
-  type MemberRecord,
-  type NatsConnection,
-  type SinkCommand,
-  type SinkCommandResult,
-} from '@floodgate/nats';
+import { JsonBucket, serveRequests, type NatsConnection } from '@floodgate/nats';
+import { memberKeys, sinkControlPlane, type MemberRecord, type SinkCommand, type SinkCommandResult } from '@floodgate/sink-protocol';
 import type { SinkConfig } from './config.ts';
 import type { Sink } from './sink.ts';
 

@@ -1,5 +1,6 @@
 import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { CompressionTypes, Partitioners } from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
+import { producerConfig } from '@floodgate/kafka';
 
 export interface DeadLetter {
   message: KafkaMessage;
@@ -39,13 +40,7 @@ export class DeadLetterProducer {
     private readonly sourceTopic: string,
     private readonly dlqTopic: string,
   ) {
-    this.producer = kafka.producer({
-      idempotent: false,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-    });
+    this.producer = kafka.producer(producerConfig({ idempotent: false }));
   }
 
   connect(): Promise<void> {

@@ -23,12 +23,16 @@ export function flushDue(buffer: BufferShape, limits: FlushLimits, now: number):
   return undefined;
 }
 
-/** How many rows from the head of the buffer make the next batch: within both limits, at least one. */
-export function batchSize(rowBytes: ArrayLike<number>, limits: Pick<FlushLimits, 'maxRows' | 'maxBytes'>): number {
-  const n = Math.min(rowBytes.length, limits.maxRows);
+/**
+ * How many rows from the head of the buffer make the next batch: within both limits, at least one.
+ * `rows`: each row's size in bytes, or the rows themselves with their `bytes`.
+ */
+export function batchSize(rows: ArrayLike<number | { readonly bytes: number }>, limits: Pick<FlushLimits, 'maxRows' | 'maxBytes'>): number {
+  const n = Math.min(rows.length, limits.maxRows);
   let bytes = 0;
   for (let i = 0; i < n; i++) {
-    bytes += rowBytes[i]!;
+    const row = rows[i]!;
+    bytes += typeof row === 'number' ? row : row.bytes;
     if (bytes > limits.maxBytes) return Math.max(1, i);
   }
   return n;

@@ -4,13 +4,13 @@ import { AggregatorRegistry } from 'prom-client';
 import { backoffDelay } from '@floodgate/actors';
 import { migrate } from '@floodgate/clickhouse';
 import { clickhouseUrl, loadConfig, topicReplication } from '@floodgate/config';
-import { FloodgateError, isFloodgateError } from '@floodgate/errors';
-import { createKafka, ensureTopics } from '@floodgate/kafka';
+import { FloodgateError, retry } from '@floodgate/errors';
+import { createKafka, ensureTopics, pipelineTopics } from '@floodgate/kafka';
 import { createLogger, type Logger } from '@floodgate/logging';
 import { connectNats } from '@floodgate/nats';
 import { setupTracing } from '@floodgate/telemetry/sdk';
-import { onParentExit } from '@floodgate/lifecycle';
-import { registryMetrics, startAdminServer, type AdminServer } from './admin-server.ts';
+import { onStopRequest } from '@floodgate/lifecycle';
+import { registryMetrics, startAdminServer, type SinkAdminServer } from './admin-server.ts';
 import { createSinkClickHouse, tableEngine } from './clickhouse.ts';
 import { sinkSchema } from './config.ts';
 import { startProcessControlPlane, type ProcessControlPlane } from './control-plane.ts';
@@ -24,19 +24,16 @@ const START_TIMEOUT_MS = 120_000;
 /** Start-up steps wait for their server (a sink may start before ClickHouse or Kafka is up). */
 async function untilReady<T>(what: string, logger: Logger, step: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + START_TIMEOUT_MS;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await step();
-    } catch (error) {
-      // Refused credentials stay refused: say so at once instead of retrying until the deadline.
-      if (Date.now() > deadline || (isFloodgateError(error) && error.code === 'NATS_AUTH_FAILED')) throw error;
-      const delay = backoffDelay({ initialMs: 250, maxMs: 5000 }, attempt);
+  return retry(step, {
+    delayMs: (attempt) => backoffDelay({ initialMs: 250, maxMs: 5000 }, attempt),
+    onRetry: (error, attempt, delay) => {
+      if (Date.now() > deadline) throw error;
       logger.warn({ err: error, attempt, delayMs: delay }, `${what} failed; retrying`);
-      // A timer that keeps the process alive: nothing else may yet (the actors' sleep is unref'd),
-      // and a run-dry event loop would end the process with code 0 mid-start.
-      await delayFor(delay);
-    }
-  }
+    },
+    // A timer that keeps the process alive: nothing else may yet (the actors' sleep is unref'd),
+    // and a run-dry event loop would end the process with code 0 mid-start.
+    wait: (ms) => delayFor(ms),
+  });
 }
 
 async function main(): Promise<void> {
@@ -63,15 +60,12 @@ async function main(): Promise<void> {
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger });
   await untilReady('kafka topics', logger, () =>
-    ensureTopics(kafka, [
-      { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
-      { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
-    ], topicReplication(config)),
+    ensureTopics(kafka, pipelineTopics(config), topicReplication(config)),
   );
   const nc = await untilReady('nats connect', logger, () => connectNats({ config, name: `floodgate-sink-${config.SINK_PROCESS_ID}`, logger }));
 
   const metrics = createSinkMetrics();
-  let admin: AdminServer | undefined;
+  let admin: SinkAdminServer | undefined;
   let ready = false;
   if (cluster.isWorker) {
     // The supervisor serves the sum over its sink processes on its own admin port. prom-client
@@ -150,9 +144,8 @@ async function main(): Promise<void> {
     process.exit(code);
   };
 
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(signal));
-  // Started by a test runner or `floodgate start` that died: drain and go, leave no orphan.
-  onParentExit(() => void shutdown('parent exited'));
+  // A signal, or the test runner or `floodgate start` that started it died: drain and go, leave no orphan.
+  onStopRequest((reason) => void shutdown(reason));
   void sink.ended.then((outcome) => {
     if (outcome.reason === 'failed') void shutdown('failure', outcome.error ?? new FloodgateError('INTERNAL', 'sink failed'));
     else void shutdown(drainRequested ? 'drain command' : 'drained');

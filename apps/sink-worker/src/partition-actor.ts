@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
 import { backoffDelay, sleep, type ActorContext, type ActorFactory, type BackoffOptions, type Behavior } from '@floodgate/actors';
-import { FloodgateError, isFloodgateError } from '@floodgate/errors';
+import { FloodgateError, isFloodgateError, isRetriable, retry, type RetryOptions } from '@floodgate/errors';
+import type { PartitionOffsets } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
-import { isRevisionConflict, type ActorState, type ErrorInfo, type FailingStep, type FlushInfo, type JsonBucket } from '@floodgate/nats';
+import { isRevisionConflict, type JsonBucket } from '@floodgate/nats';
+import { type ActorState, type ErrorInfo, type FailingStep, type FlushInfo } from '@floodgate/sink-protocol';
 import { dedupToken, planStart, recordProblem, verifyFirstMessage, type BatchBoundary, type BatchRecord, type StartPlan } from './batch-state.ts';
 import { classifyInsertError } from './clickhouse-errors.ts';
 import type { Insert, LandedRows } from './clickhouse.ts';
 import { deadLetterNeedsOperator, type DeadLetter } from './dead-letter.ts';
-import { flushDue, msUntilDue, type FlushLimits, type FlushReason } from './flush-policy.ts';
+import { batchSize, flushDue, msUntilDue, type FlushLimits, type FlushReason } from './flush-policy.ts';
 import { insertIsolating, type AttemptResult } from './isolate.ts';
 import type { SinkMetrics } from './metrics.ts';
 import { RateMeter } from './rate.ts';
@@ -84,12 +86,7 @@ export type PartitionMessage =
   | { type: 'flush'; reply: (outcome: FlushOutcome) => void; fail: (error: unknown) => void }
   | { type: 'drain'; reply: (outcome: FlushOutcome) => void; fail: (error: unknown) => void };
 
-export interface PartitionOffsets {
-  /** The group's committed offset (next to read), null when it never committed. */
-  committed: number | null;
-  low: number;
-  high: number;
-}
+export type { PartitionOffsets };
 
 export interface PartitionActorDeps {
   topic: string;
@@ -585,21 +582,10 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
           ? flushDue({ rows: this.buffer.length, bytes: this.bufferedBytes, oldestAt: this.buffer[0]!.arrivedAt }, this.deps.limits, this.now())
           : mode;
       if (!reason) return flushed;
-      const n = this.nextBatchSize();
+      const n = batchSize(this.buffer, this.deps.limits);
       await this.flushBatch(n, reason);
       flushed += n;
     }
-  }
-
-  private nextBatchSize(): number {
-    const { maxRows, maxBytes } = this.deps.limits;
-    const limit = Math.min(this.buffer.length, maxRows);
-    let bytes = 0;
-    for (let i = 0; i < limit; i++) {
-      bytes += this.buffer[i]!.bytes;
-      if (bytes > maxBytes) return Math.max(1, i);
-    }
-    return limit;
   }
 
   /** One batch, start to end: record, insert (isolating rejects), dead-letter, mark, commit. */
@@ -680,39 +666,45 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
     const body = insertBody(rows);
     const span = trace?.startInsert(rows, token);
     span?.bodyBytes(body.length);
-    for (let attempt = 0; ; attempt++) {
-      const started = performance.now();
-      try {
-        const outcome = await this.deps.insert(body, token, this.ctx.signal);
-        span?.succeeded(attempt + 1, outcome.written);
-        metrics.insertSeconds.observe(this.labels, (performance.now() - started) / 1000);
-        if (outcome.written === 0) metrics.batchesDeduplicated.inc(this.labels);
-        if (attempt > 0) this.log.info({ attempts: attempt + 1, token }, 'insert succeeded after retries; resuming');
-        return { ok: true };
-      } catch (error) {
-        if (this.ctx.signal.aborted) throw error;
-        const failure = classifyInsertError(error);
-        if (failure.kind === 'reject') {
-          span?.rejected(attempt + 1, failure.code, failure.message);
-          return failure.rowHint === undefined
-            ? { ok: false, code: failure.code, message: failure.message }
-            : { ok: false, code: failure.code, message: failure.message, rowHint: failure.rowHint };
+    return retry(
+      async (attempt): Promise<AttemptResult> => {
+        const started = performance.now();
+        try {
+          const outcome = await this.deps.insert(body, token, this.ctx.signal);
+          span?.succeeded(attempt + 1, outcome.written);
+          metrics.insertSeconds.observe(this.labels, (performance.now() - started) / 1000);
+          if (outcome.written === 0) metrics.batchesDeduplicated.inc(this.labels);
+          if (attempt > 0) this.log.info({ attempts: attempt + 1, token }, 'insert succeeded after retries; resuming');
+          return { ok: true };
+        } catch (error) {
+          if (this.ctx.signal.aborted) throw error;
+          const failure = classifyInsertError(error);
+          if (failure.kind === 'reject') {
+            span?.rejected(attempt + 1, failure.code, failure.message);
+            return failure.rowHint === undefined
+              ? { ok: false, code: failure.code, message: failure.message }
+              : { ok: false, code: failure.code, message: failure.message, rowHint: failure.rowHint };
+          }
+          if (failure.kind === 'split') {
+            // The same block can never succeed; its parts can (isolate.ts splits it, deterministically).
+            span?.rejected(attempt + 1, failure.code, failure.message);
+            this.log.info({ code: failure.code, rows: rows.length, token }, 'insert block spans too many partitions; splitting it');
+            return { ok: false, code: failure.code, message: failure.message };
+          }
+          throw error;
         }
-        if (failure.kind === 'split') {
-          // The same block can never succeed; its parts can (isolate.ts splits it, deterministically).
-          span?.rejected(attempt + 1, failure.code, failure.message);
-          this.log.info({ code: failure.code, rows: rows.length, token }, 'insert block spans too many partitions; splitting it');
-          return { ok: false, code: failure.code, message: failure.message };
-        }
-        metrics.insertRetries.inc({ topic, code: failure.code });
-        metrics.events.errored.inc({ component: 'sink', code: failure.code }, rows.length);
-        this.noteFailure('CLICKHOUSE_UNAVAILABLE', `${failure.code}: ${failure.message}`, failure.needsOperator, failure.code);
-        const delay = backoffDelay(this.deps.retry, attempt);
-        span?.retrying(attempt, failure.code, delay);
-        this.log.warn({ code: failure.code, error: failure.message.slice(0, 300), attempt, delayMs: delay, rows: rows.length, token }, 'insert failed; partition paused, retrying');
-        await sleep(delay, this.ctx.signal);
-      }
-    }
+      },
+      this.backoff({
+        onRetry: (error, attempt, delay) => {
+          const failure = classifyInsertError(error);
+          metrics.insertRetries.inc({ topic, code: failure.code });
+          metrics.events.errored.inc({ component: 'sink', code: failure.code }, rows.length);
+          this.noteFailure('CLICKHOUSE_UNAVAILABLE', `${failure.code}: ${failure.message}`, failure.kind === 'retry' && failure.needsOperator, failure.code);
+          span?.retrying(attempt, failure.code, delay);
+          this.log.warn({ code: failure.code, error: failure.message.slice(0, 300), attempt, delayMs: delay, rows: rows.length, token }, 'insert failed; partition paused, retrying');
+        },
+      }),
+    );
   }
 
   // --- batch state in NATS KV --------------------------------------------------------------------
@@ -723,23 +715,24 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
    */
   private async claim(): Promise<void> {
     const { batches, batchKey } = this.deps;
-    for (let attempt = 0; ; attempt++) {
-      try {
+    await retry(
+      async () => {
         const current = await batches.get(batchKey);
         const next: BatchRecord = { ...(current?.value ?? {}), v: 1, owner: this.owner, claimedAt: new Date().toISOString() };
         this.revision = current ? await batches.update(batchKey, next, current.revision) : await batches.create(batchKey, next);
         this.record = next;
-        return;
-      } catch (error) {
-        if (this.ctx.signal.aborted) throw error;
-        if (!isRevisionConflict(error)) {
+      },
+      this.backoff({
+        // A lost race for the record is no failure: try again at once-ish, the delay capped low.
+        delayMs: (attempt) => backoffDelay(this.deps.retry, Math.min(attempt, 5)),
+        onRetry: async (error, attempt) => {
+          if (isRevisionConflict(error)) return;
           this.deps.status.lastError = errorInfo('SINK_STATE_UNAVAILABLE', error);
           this.log.warn({ err: error, attempt }, 'cannot claim the batch record in NATS; retrying');
           await this.restoreBucket();
-        }
-        await sleep(backoffDelay(this.deps.retry, Math.min(attempt, 5)), this.ctx.signal);
-      }
-    }
+        },
+      }),
+    );
   }
 
   /**
@@ -759,30 +752,31 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
    */
   private async writeRecord(next: BatchRecord): Promise<void> {
     const { batches, batchKey, topic, partition } = this.deps;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        this.revision = await batches.update(batchKey, next, this.revision);
+    try {
+      this.revision = await retry(
+        () => batches.update(batchKey, next, this.revision),
+        this.backoff({
+          retriable: (error) => !isRevisionConflict(error) && isRetriable(error),
+          onRetry: async (error, attempt) => {
+            this.noteFailure('SINK_STATE_UNAVAILABLE', error);
+            if (await this.restoreBucket()) throw new BatchStateLostError(topic, partition, `the bucket ${batches.name} was missing`);
+            this.deps.gate.pause('retry');
+            this.log.warn({ err: error, attempt }, 'cannot write batch state to NATS; retrying');
+          },
+        }),
+      );
+      this.record = next;
+    } catch (error) {
+      if (this.ctx.signal.aborted || !isRevisionConflict(error)) throw error;
+      // Our own write may have landed while its answer was lost: then the record is ours.
+      const current = await this.retrying('read batch state', 'SINK_STATE_UNAVAILABLE', () => batches.get(batchKey));
+      if (current && JSON.stringify(current.value) === JSON.stringify(next)) {
+        this.revision = current.revision;
         this.record = next;
         return;
-      } catch (error) {
-        if (this.ctx.signal.aborted) throw error;
-        if (isRevisionConflict(error)) {
-          // Our own write may have landed while its answer was lost: then the record is ours.
-          const current = await this.retrying('read batch state', 'SINK_STATE_UNAVAILABLE', () => batches.get(batchKey));
-          if (current && JSON.stringify(current.value) === JSON.stringify(next)) {
-            this.revision = current.revision;
-            this.record = next;
-            return;
-          }
-          if (!current) throw new BatchStateLostError(topic, partition, 'the record was deleted (its key, or the whole bucket)');
-          throw new PartitionLostError(topic, partition, `batch record now owned by ${current.value.owner}`);
-        }
-        this.noteFailure('SINK_STATE_UNAVAILABLE', error);
-        if (await this.restoreBucket()) throw new BatchStateLostError(topic, partition, `the bucket ${batches.name} was missing`);
-        this.deps.gate.pause('retry');
-        this.log.warn({ err: error, attempt }, 'cannot write batch state to NATS; retrying');
-        await sleep(backoffDelay(this.deps.retry, attempt), this.ctx.signal);
       }
+      if (!current) throw new BatchStateLostError(topic, partition, 'the record was deleted (its key, or the whole bucket)');
+      throw new PartitionLostError(topic, partition, `batch record now owned by ${current.value.owner}`);
     }
   }
 
@@ -800,46 +794,53 @@ class PartitionBehavior implements Behavior<PartitionMessage> {
   }
 
   private async commitOffset(offset: number): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await untilStopped(this.deps.commit(offset), this.ctx.signal);
-        this.deps.status.committed = offset;
-        this.deps.metrics.commits.inc(this.labels);
-        return;
-      } catch (error) {
-        if (this.ctx.signal.aborted) throw error;
-        const type = (error as { type?: string }).type;
-        if (type && LOST_GENERATION.has(type)) throw new PartitionLostError(this.deps.topic, this.deps.partition, `commit refused: ${type}`);
-        if (attempt >= 8) {
-          throw new FloodgateError('KAFKA_COMMIT_FAILED', `cannot commit offset ${offset}: ${(error as Error).message}`, {
-            cause: error,
-            retriable: true,
-            context: { topic: this.deps.topic, partition: this.deps.partition },
-          });
-        }
-        this.noteFailure('KAFKA_COMMIT_FAILED', error);
-        this.log.warn({ err: error, attempt, offset }, 'offset commit failed; retrying');
-        await sleep(backoffDelay(this.deps.retry, attempt), this.ctx.signal);
-      }
-    }
+    await retry(
+      () => untilStopped(this.deps.commit(offset), this.ctx.signal),
+      this.backoff({
+        onRetry: (error, attempt) => {
+          const type = (error as { type?: string }).type;
+          if (type && LOST_GENERATION.has(type)) throw new PartitionLostError(this.deps.topic, this.deps.partition, `commit refused: ${type}`);
+          if (attempt >= 8) {
+            throw new FloodgateError('KAFKA_COMMIT_FAILED', `cannot commit offset ${offset}: ${(error as Error).message}`, {
+              cause: error,
+              retriable: true,
+              context: { topic: this.deps.topic, partition: this.deps.partition },
+            });
+          }
+          this.noteFailure('KAFKA_COMMIT_FAILED', error);
+          this.log.warn({ err: error, attempt, offset }, 'offset commit failed; retrying');
+        },
+      }),
+    );
+    this.deps.status.committed = offset;
+    this.deps.metrics.commits.inc(this.labels);
   }
 
   /**
-   * Retries an operation with backoff until it succeeds or the actor stops; a stop abandons the
-   * attempt in flight at once. `needsOperator` tells failures that will not pass by themselves.
+   * Retries an operation with backoff until it succeeds, the actor stops, or it fails in a way no
+   * retry mends (see `retry`); a stop abandons the attempt in flight at once. `needsOperator` tells
+   * failures that will not pass by themselves.
    */
-  private async retrying<T>(what: string, code: string, operation: () => Promise<T>, needsOperator: (error: unknown) => boolean = () => false): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await untilStopped(operation(), this.ctx.signal);
-      } catch (error) {
-        if (this.ctx.signal.aborted) throw error;
-        this.noteFailure(code, error, needsOperator(error));
-        const delay = backoffDelay(this.deps.retry, attempt);
-        this.log.warn({ err: error, attempt, delayMs: delay }, `${what} failed; retrying`);
-        await sleep(delay, this.ctx.signal);
-      }
-    }
+  private retrying<T>(what: string, code: string, operation: () => Promise<T>, needsOperator: (error: unknown) => boolean = () => false): Promise<T> {
+    return retry(
+      () => untilStopped(operation(), this.ctx.signal),
+      this.backoff({
+        onRetry: (error, attempt, delay) => {
+          this.noteFailure(code, error, needsOperator(error));
+          this.log.warn({ err: error, attempt, delayMs: delay }, `${what} failed; retrying`);
+        },
+      }),
+    );
+  }
+
+  /** The actor's retry settings: its backoff (SINK_RETRY_*), waits that end when the actor stops. */
+  private backoff(options: Partial<RetryOptions>): RetryOptions {
+    return {
+      delayMs: (attempt) => backoffDelay(this.deps.retry, attempt),
+      wait: (ms) => sleep(ms, this.ctx.signal),
+      signal: this.ctx.signal,
+      ...options,
+    };
   }
 
   // --- failures and the stuck state ---------------------------------------------------------------

@@ -1,8 +1,8 @@
 import { migrate } from '@floodgate/clickhouse';
 import { topicReplication } from '@floodgate/config';
-import { createKafka, ensureTopics } from '@floodgate/kafka';
+import { createKafka, ensureTopics, pipelineTopics } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
-import { onParentExit } from '@floodgate/lifecycle';
+import { onStopRequest } from '@floodgate/lifecycle';
 import { connectNats } from '@floodgate/nats';
 import { createSinkClickHouse } from './clickhouse.ts';
 import type { SupervisorConfig } from './config.ts';
@@ -23,14 +23,11 @@ export async function runSupervisor(config: SupervisorConfig, logger: Logger): P
     await clickhouse.close();
   }
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });
-  await ensureTopics(kafka, [
-    { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
-    { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
-  ], topicReplication(config));
-  const admin = kafka.admin();
-  await admin.connect();
+  await ensureTopics(kafka, pipelineTopics(config), topicReplication(config));
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   const nc = await connectNats({ config, name: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });
-  const supervisor = createSinkSupervisor(config, { nc, admin, logger });
+  const supervisor = createSinkSupervisor(config, { nc, kafkaAdmin, logger });
   await supervisor.start();
   const record = supervisor.record();
   logger.info(
@@ -54,12 +51,10 @@ export async function runSupervisor(config: SupervisorConfig, logger: Logger): P
       logger.info({ signal }, 'sink supervisor stopping: draining its sink processes');
       void supervisor.stop().finally(resolve);
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    // Started by `floodgate start` or a test that died: drain and go, leave no orphan.
-    onParentExit(() => stop('parent exited'));
+    // A signal, or `floodgate start` or a test that started it died: drain and go, leave no orphan.
+    onStopRequest(stop);
   });
-  await admin.disconnect().catch(() => {});
+  await kafkaAdmin.disconnect().catch(() => {});
   await nc.close().catch(() => {});
   logger.info('sink supervisor stopped');
 }

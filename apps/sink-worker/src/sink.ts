@@ -1,19 +1,12 @@
 import os from 'node:os';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { backoffDelay, Supervisor, type ActorRef } from '@floodgate/actors';
-import { isProgrammerError } from '@floodgate/errors';
+import { backoffDelay, ActorSupervisor, type ActorRef } from '@floodgate/actors';
+import { FloodgateError, isProgrammerError } from '@floodgate/errors';
+import { readPartitionOffsets } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
-import {
-  batchKey,
-  JsonBucket,
-  sinkControlPlane,
-  type ActorRecord,
-  type ErrorInfo,
-  type NatsConnection,
-  type ProcessRecord,
-  type ProcessState,
-} from '@floodgate/nats';
+import { JsonBucket, type NatsConnection } from '@floodgate/nats';
+import { batchKey, sinkControlPlane, type ActorRecord, type ErrorInfo, type ProcessRecord, type ProcessState } from '@floodgate/sink-protocol';
 import { BackPressure } from './back-pressure.ts';
 import type { BatchRecord } from './batch-state.ts';
 import { createInsert, createLandedRows } from './clickhouse.ts';
@@ -69,7 +62,8 @@ export interface Sink {
   readonly ended: Promise<{ reason: 'drained' | 'failed'; error?: unknown }>;
 }
 
-interface Slot {
+/** A partition this process owns: its actor, the gate of its fetching, its status. */
+interface OwnedPartition {
   partition: number;
   gate: Gate;
   actor: ActorRef<PartitionMessage>;
@@ -236,7 +230,7 @@ const LAG_REFRESH_WAIT_MS = 1000;
 
 /**
  * A sink process: one Kafka consumer in the group, one partition actor per assigned partition
- * under a supervisor. kafkajs uses the eager rebalance protocol (every member gives up all its
+ * under an actor supervisor. kafkajs uses the eager rebalance protocol (every member gives up all its
  * partitions on each rebalance), so on each new assignment every actor is stopped and a fresh one
  * starts per assigned partition from the committed offset and the recorded batch.
  *
@@ -274,11 +268,11 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   let reconnect: { since: string; attempts: number; nextAttemptAt: string | null; timer?: NodeJS.Timeout } | undefined;
   /** The last consumer failure (shown as the process's last error when it is the newest). */
   let kafkaError: ErrorInfo | undefined;
-  const admin: Admin = kafka.admin();
+  const kafkaAdmin: Admin = kafka.admin();
   const deadLetters = new DeadLetterProducer(kafka, topic, config.KAFKA_DLQ_TOPIC);
   const insert = createInsert(clickhouse, table);
   const landed = createLandedRows(clickhouse, table);
-  const slots = new Map<number, Slot>();
+  const owned = new Map<number, OwnedPartition>();
   const totals = { inserted: 0, deadLettered: 0, rate: new RateMeter() };
   let batches: JsonBucket<BatchRecord>;
   let state: ProcessState = 'starting';
@@ -289,7 +283,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   let endSink: (value: { reason: 'drained' | 'failed'; error?: unknown }) => void = () => {};
   const ended = new Promise<{ reason: 'drained' | 'failed'; error?: unknown }>((resolve) => (endSink = resolve));
 
-  const supervisor = new Supervisor({
+  const actorSupervisor = new ActorSupervisor({
     policy: {
       maxRestarts: config.SINK_ACTOR_MAX_RESTARTS,
       withinMs: config.SINK_ACTOR_RESTART_WINDOW_MS,
@@ -313,18 +307,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   function readOffsets(): Promise<Map<number, PartitionOffsets>> {
     offsetsInFlight ??= (async () => {
       try {
-        const [committed, ends] = await Promise.all([
-          admin.fetchOffsets({ groupId: config.SINK_GROUP_ID, topics: [topic] }),
-          admin.fetchTopicOffsets(topic),
-        ]);
-        const byPartition = new Map<number, PartitionOffsets>();
-        for (const end of ends) byPartition.set(end.partition, { committed: null, low: Number(end.low), high: Number(end.high) });
-        for (const p of committed.find((t) => t.topic === topic)?.partitions ?? []) {
-          const entry = byPartition.get(p.partition);
-          const offset = Number(p.offset);
-          if (entry && offset >= 0) entry.committed = offset;
-        }
-        return byPartition;
+        return await readPartitionOffsets(kafkaAdmin, config.SINK_GROUP_ID, topic);
       } finally {
         offsetsInFlight = undefined;
       }
@@ -334,12 +317,12 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
 
   // --- partition actors ------------------------------------------------------------------------
 
-  function spawn(partition: number): Slot {
+  function spawn(partition: number): OwnedPartition {
     const status = newPartitionStatus();
     const run = current;
     const gate = new Gate(topic, partition, run, logger, config.SINK_MAX_BUFFERED_BYTES, (paused) => metrics.partitionPaused.set({ topic, partition: String(partition) }, paused ? 1 : 0));
     if (operatorPaused) gate.pause('operator');
-    const actor = supervisor.spawn<PartitionMessage>(
+    const actor = actorSupervisor.spawn<PartitionMessage>(
       `partition-${partition}`,
       partitionActor({
         topic,
@@ -352,7 +335,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         batchKey: batchKey(config.SINK_GROUP_ID, topic, partition),
         offsets: async () => {
           const entry = (await readOffsets()).get(partition);
-          if (!entry) throw new Error(`partition ${partition} of ${topic} has no offsets (is it new?)`);
+          if (!entry) throw new FloodgateError('KAFKA_UNAVAILABLE', `partition ${partition} of ${topic} has no offsets (is it new?)`, { retriable: true, context: { topic, partition } });
           return entry;
         },
         insert,
@@ -360,7 +343,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         deadLetter: (letters) => deadLetters.send(letters),
         // Bound to the consumer this actor was started for: a commit never goes through a later one.
         commit: async (offset) => {
-          if (!run.alive) throw new Error('the kafka consumer this partition was assigned by is gone');
+          if (!run.alive) throw new FloodgateError('KAFKA_COMMIT_FAILED', 'the kafka consumer this partition was assigned by is gone', { retriable: true, context: { topic, partition } });
           await run.consumer.commitOffsets([{ topic, partition, offset: String(offset) }]);
         },
         metrics,
@@ -375,34 +358,34 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         traceInfo: { database: config.CLICKHOUSE_DATABASE, table: config.SINK_TABLE, group: config.SINK_GROUP_ID },
       }),
     );
-    const slot: Slot = { partition, gate, actor, status };
+    const held: OwnedPartition = { partition, gate, actor, status };
     void actor.done.then((exit) => {
       // An actor that stopped itself (it lost the partition's record to another owner) while the
       // partition is still ours gets a new incarnation after a pause, unless a rebalance replaced it.
-      if (exit.status !== 'stopped' || slots.get(partition) !== slot || drainPromise) return;
+      if (exit.status !== 'stopped' || owned.get(partition) !== held || drainPromise) return;
       setTimeout(() => {
         assignmentChain = assignmentChain.then(() => {
-          if (slots.get(partition) !== slot || drainPromise || !assigned.includes(partition)) return;
+          if (owned.get(partition) !== held || drainPromise || !assigned.includes(partition)) return;
           logger.warn({ partition }, 'partition still assigned after its actor stopped; starting a new one');
-          slot.gate.retire(true);
+          held.gate.retire(true);
           onConsumer(current, logger, 'resume', (c) => c.resume([{ topic, partitions: [partition] }]));
-          slots.set(partition, spawn(partition));
+          owned.set(partition, spawn(partition));
         });
       }, config.SINK_SESSION_TIMEOUT_MS).unref();
     });
-    return slot;
+    return held;
   }
 
   async function stopSlots(keep: number[]): Promise<void> {
-    const old = [...slots.values()];
-    slots.clear();
-    for (const slot of old) slot.gate.accepting = false;
-    await Promise.all(old.map((slot) => slot.actor.stop()));
-    for (const slot of old) {
-      slot.gate.retire(keep.includes(slot.partition));
-      metrics.partitionLag.remove({ topic, partition: String(slot.partition) });
-      metrics.partitionPaused.remove({ topic, partition: String(slot.partition) });
-      metrics.partitionStuck.remove({ topic, partition: String(slot.partition) });
+    const old = [...owned.values()];
+    owned.clear();
+    for (const held of old) held.gate.accepting = false;
+    await Promise.all(old.map((held) => held.actor.stop()));
+    for (const held of old) {
+      held.gate.retire(keep.includes(held.partition));
+      metrics.partitionLag.remove({ topic, partition: String(held.partition) });
+      metrics.partitionPaused.remove({ topic, partition: String(held.partition) });
+      metrics.partitionStuck.remove({ topic, partition: String(held.partition) });
     }
   }
 
@@ -412,7 +395,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     // Synchronously, before kafkajs fetches for the new generation: nothing is handed to the old
     // actors any more, and new partitions wait (paused) until their actor has sought its start.
     const run = current;
-    for (const slot of slots.values()) slot.gate.accepting = false;
+    for (const held of owned.values()) held.gate.accepting = false;
     if (mine.length > 0) onConsumer(run, logger, 'pause', (c) => c.pause([{ topic, partitions: mine }]));
     assignmentChain = assignmentChain
       .then(async () => {
@@ -421,7 +404,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         if (mine.length > 0) onConsumer(run, logger, 'resume', (c) => c.resume([{ topic, partitions: mine }])); // each gate pauses again until its actor is ready
         metrics.partitionsOwned.set(labels, drainPromise ? 0 : mine.length);
         if (drainPromise || !run.alive || run !== current) return;
-        for (const partition of mine) slots.set(partition, spawn(partition));
+        for (const partition of mine) owned.set(partition, spawn(partition));
         logger.info({ partitions: mine }, 'partitions assigned');
       })
       .catch((error: unknown) => {
@@ -436,16 +419,16 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
 
   async function eachBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
-    const slot = slots.get(batch.partition);
-    if (!slot || !slot.gate.accepting) return; // not resolved: fetched again once an actor is ready
+    const held = owned.get(batch.partition);
+    if (!held || !held.gate.accepting) return; // not resolved: fetched again once an actor is ready
     let bytes = 0;
     for (const m of batch.messages) bytes += m.value ? m.value.length : 0;
     // Counted before the hand-over: an idle actor takes the records inside `tell`, synchronously.
-    const epoch = slot.gate.epoch;
-    slot.gate.queued(bytes);
-    const accepted = slot.actor.tell({ type: 'records', epoch, messages: batch.messages, highWatermark: batch.highWatermark, bytes });
+    const epoch = held.gate.epoch;
+    held.gate.queued(bytes);
+    const accepted = held.actor.tell({ type: 'records', epoch, messages: batch.messages, highWatermark: batch.highWatermark, bytes });
     if (!accepted) {
-      slot.gate.refused(epoch, bytes);
+      held.gate.refused(epoch, bytes);
       return;
     }
     // Resolving moves the fetch position only; the committed offset moves after the insert.
@@ -457,7 +440,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   async function start(): Promise<void> {
     const plane = sinkControlPlane(config.SINK_NATS_PREFIX);
     batches = await JsonBucket.open<BatchRecord>(nc, plane.batchesBucket);
-    await admin.connect();
+    await kafkaAdmin.connect();
     await deadLetters.connect();
     logger.info({ group: config.SINK_GROUP_ID, topic }, 'joining the consumer group');
     await runConsumer(current);
@@ -540,10 +523,10 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
   }
 
   async function askAll(type: 'flush' | 'drain'): Promise<FlushOutcome[]> {
-    const current = [...slots.values()];
+    const current = [...owned.values()];
     const results = await Promise.allSettled(
-      current.map((slot) =>
-        slot.actor.ask<FlushOutcome>((reply, fail) => ({ type, reply, fail }), config.SINK_SHUTDOWN_TIMEOUT_MS),
+      current.map((held) =>
+        held.actor.ask<FlushOutcome>((reply, fail) => ({ type, reply, fail }), config.SINK_SHUTDOWN_TIMEOUT_MS),
       ),
     );
     return results.map((r, i) =>
@@ -557,16 +540,16 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
       logger.info({ partitions: assigned }, 'draining: flushing, committing and leaving the group');
       if (reconnect?.timer) clearTimeout(reconnect.timer);
       await assignmentChain;
-      for (const slot of slots.values()) slot.gate.pause('draining');
+      for (const held of owned.values()) held.gate.pause('draining');
       const flushed = await askAll('drain');
-      const incomplete = [...slots.values()].filter((s) => s.status.bufferedRows > 0).map((s) => s.partition);
+      const incomplete = [...owned.values()].filter((s) => s.status.bufferedRows > 0).map((s) => s.partition);
       await stopSlots([]);
       // Leaving the group hands the partitions to the others right away (no session timeout).
       const run = current;
       await run.consumer.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'leaving the consumer group failed'));
       run.alive = false;
       await deadLetters.disconnect().catch(() => {});
-      await admin.disconnect().catch(() => {});
+      await kafkaAdmin.disconnect().catch(() => {});
       metrics.partitionsOwned.set(labels, 0);
       logger.info({ flushed, incomplete }, 'drained');
       endSink({ reason: 'drained' });
@@ -579,19 +562,19 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     const now = new Date().toISOString();
     const nowMs = Date.parse(now);
     const stuckBounds = { afterMs: config.SINK_STUCK_AFTER_MS, afterAttempts: config.SINK_STUCK_AFTER_ATTEMPTS };
-    const actors: ActorRecord[] = [...slots.values()].map((slot) => {
-      const s = slot.status;
+    const actors: ActorRecord[] = [...owned.values()].map((held) => {
+      const s = held.status;
       const stuck = stuckState(s.failing, nowMs, stuckBounds);
-      metrics.partitionStuck.set({ topic, partition: String(slot.partition) }, stuck ? 1 : 0);
+      metrics.partitionStuck.set({ topic, partition: String(held.partition) }, stuck ? 1 : 0);
       const lag = s.endOffset !== null && s.committed !== null ? Math.max(0, s.endOffset - s.committed) : null;
       const record: ActorRecord = {
         kind: 'actor',
         process: processId,
         topic,
-        partition: slot.partition,
+        partition: held.partition,
         state: s.state,
-        pausedFor: slot.gate.pausedFor(),
-        pausedWhy: slot.gate.pausedWhy(),
+        pausedFor: held.gate.pausedFor(),
+        pausedWhy: held.gate.pausedWhy(),
         committed: s.committed === null ? null : String(s.committed),
         endOffset: s.endOffset === null ? null : String(s.endOffset),
         lag,
@@ -599,7 +582,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         bufferedBytes: s.bufferedBytes,
         rowsInserted: s.rowsInserted,
         rowsPerSec: s.rate.perSecond(),
-        restarts: slot.actor.restarts,
+        restarts: held.actor.restarts,
         heartbeatAt: now,
       };
       if (s.lastFlush) record.lastFlush = s.lastFlush;
@@ -637,13 +620,13 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
 
   let endsInFlight: Promise<void> | undefined;
   async function readEnds(): Promise<void> {
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await kafkaAdmin.fetchTopicOffsets(topic);
     for (const end of ends) {
-      const slot = slots.get(end.partition);
-      if (!slot) continue;
-      slot.status.endOffset = Number(end.high);
-      if (slot.status.committed !== null) {
-        metrics.partitionLag.set({ topic, partition: String(end.partition) }, Math.max(0, Number(end.high) - slot.status.committed));
+      const held = owned.get(end.partition);
+      if (!held) continue;
+      held.status.endOffset = Number(end.high);
+      if (held.status.committed !== null) {
+        metrics.partitionLag.set({ topic, partition: String(end.partition) }, Math.max(0, Number(end.high) - held.status.committed));
       }
     }
   }
@@ -654,7 +637,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
    * must still go out (the membership entry would expire and `status` lose the process).
    */
   async function refreshLag(): Promise<void> {
-    if (slots.size === 0 || drainPromise) return;
+    if (owned.size === 0 || drainPromise) return;
     const inFlight = (endsInFlight ??= readEnds().finally(() => (endsInFlight = undefined)));
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, LAG_REFRESH_WAIT_MS)));
@@ -672,12 +655,12 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     pause() {
       operatorPaused = true;
       if (state === 'running') state = 'paused';
-      for (const slot of slots.values()) slot.gate.pause('operator');
+      for (const held of owned.values()) held.gate.pause('operator');
     },
     resume() {
       operatorPaused = false;
       if (state === 'paused') state = 'running';
-      for (const slot of slots.values()) slot.gate.resume('operator');
+      for (const held of owned.values()) held.gate.resume('operator');
     },
     drain,
     state: () => state,

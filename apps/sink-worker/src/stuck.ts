@@ -1,4 +1,4 @@
-import type { StuckInfo } from '@floodgate/nats';
+import type { StuckInfo } from '@floodgate/sink-protocol';
 
 /**
  * The failures of a partition's current batch (or start-up) since it last made progress: the

@@ -5,24 +5,22 @@ import type { Admin } from 'kafkajs';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { RestartTracker } from '@floodgate/actors';
 import { FloodgateError } from '@floodgate/errors';
+import { consumerLag } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
+import { JsonBucket, serveRequests, type NatsConnection } from '@floodgate/nats';
 import {
-  JsonBucket,
   memberKeys,
-  serveRequests,
   sinkControlPlane,
   type MemberRecord,
-  type NatsConnection,
   type SupervisorCommand,
   type SupervisorCommandResult,
   type SupervisorRecord,
   type SupervisorWorker,
-} from '@floodgate/nats';
-import { startAdminServer, type AdminServer } from './admin-server.ts';
+} from '@floodgate/sink-protocol';
+import { startAdminServer, type SinkAdminServer } from './admin-server.ts';
 import { decideScale, pruneSamples, type LagSample } from './autoscale.ts';
 import type { SupervisorConfig } from './config.ts';
 import { DRAINED_MESSAGE } from './ipc.ts';
-import { consumerLag } from './lag.ts';
 
 
 /** main.ts from source, main.js in the compiled image (deploy/docker). */
@@ -55,7 +53,7 @@ export interface SinkSupervisor {
 
 export interface SupervisorDeps {
   nc: NatsConnection;
-  admin: Admin;
+  kafkaAdmin: Admin;
   logger: Logger;
   /** The sink process entry; default apps/sink-worker/src/main.ts. */
   workerEntry?: string;
@@ -71,7 +69,7 @@ export interface SupervisorDeps {
 const CRASH_LOOP_DELAY_MS = 60_000;
 
 export function createSinkSupervisor(config: SupervisorConfig, deps: SupervisorDeps): SinkSupervisor {
-  const { nc, admin, logger } = deps;
+  const { nc, kafkaAdmin, logger } = deps;
   const id = config.SINK_SUPERVISOR_ID;
   const plane = sinkControlPlane(config.SINK_NATS_PREFIX);
   const slots = new Map<number, Slot>();
@@ -83,7 +81,7 @@ export function createSinkSupervisor(config: SupervisorConfig, deps: SupervisorD
   let samples: LagSample[] = [];
   let stopping = false;
   let members: JsonBucket<MemberRecord> | undefined;
-  let adminServer: AdminServer | undefined;
+  let adminServer: SinkAdminServer | undefined;
   const timers: NodeJS.Timeout[] = [];
   const ownRegistry = new Registry();
   const processesGauge = new Gauge({ name: 'floodgate_sink_supervisor_processes', help: 'Sink processes running (desired: label state=desired)', labelNames: ['state'], registers: [ownRegistry] });
@@ -228,7 +226,7 @@ export function createSinkSupervisor(config: SupervisorConfig, deps: SupervisorD
 
   async function autoscaleTick(): Promise<void> {
     if (mode !== 'auto' || !auto || stopping) return;
-    const lags = await consumerLag(admin, config.SINK_GROUP_ID, config.KAFKA_TOPIC);
+    const lags = await consumerLag(kafkaAdmin, config.SINK_GROUP_ID, config.KAFKA_TOPIC);
     const now = Date.now();
     const total = lags.reduce((n, p) => n + p.lag, 0);
     samples.push({ at: now, lag: total });

@@ -10,36 +10,8 @@
  * reach them through the links.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link, type Span, type SpanContext } from '@opentelemetry/api';
-import {
-  ATTR_BATCH_BYTES,
-  ATTR_BATCH_SAMPLED,
-  ATTR_DB_COLLECTION_NAME,
-  ATTR_DB_NAMESPACE,
-  ATTR_DB_OPERATION_BATCH_SIZE,
-  ATTR_DB_OPERATION_NAME,
-  ATTR_DB_QUERY_SUMMARY,
-  ATTR_DB_SYSTEM_NAME,
-  ATTR_ERROR_TYPE,
-  ATTR_HOP,
-  ATTR_INSERT_ATTEMPT,
-  ATTR_INSERT_TOKEN,
-  ATTR_KAFKA_FIRST_OFFSET,
-  ATTR_KAFKA_LAST_OFFSET,
-  ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
-  ATTR_MESSAGING_CONSUMER_GROUP_NAME,
-  ATTR_MESSAGING_DESTINATION_NAME,
-  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
-  ATTR_MESSAGING_KAFKA_OFFSET,
-  ATTR_MESSAGING_MESSAGE_ID,
-  ATTR_MESSAGING_OPERATION_NAME,
-  ATTR_MESSAGING_OPERATION_TYPE,
-  ATTR_MESSAGING_SYSTEM,
-  DB_SYSTEM_CLICKHOUSE,
-  HOPS,
-  MESSAGING_SYSTEM_KAFKA,
-  isSampledTraceparent,
-  spanContextOf,
-} from '@floodgate/telemetry';
+import { isSampledTraceparent, spanContextOf } from '@floodgate/telemetry';
+import * as attr from '@floodgate/telemetry/attributes';
 import type { BufferedRow } from './rows.ts';
 
 const tracer = trace.getTracer('floodgate');
@@ -117,18 +89,18 @@ export class SinkBatchTrace {
         startTime: rows[0]?.arrivedAt || Date.now(),
         links,
         attributes: {
-          [ATTR_HOP]: HOPS.sinkConsume,
-          [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_KAFKA,
-          [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
-          [ATTR_MESSAGING_OPERATION_NAME]: 'process',
-          [ATTR_MESSAGING_DESTINATION_NAME]: info.topic,
-          [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(info.partition),
-          [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: info.rows,
-          [ATTR_KAFKA_FIRST_OFFSET]: info.first,
-          [ATTR_KAFKA_LAST_OFFSET]: info.last,
-          [ATTR_BATCH_SAMPLED]: sampled.length,
+          [attr.ATTR_HOP]: attr.HOPS.sinkConsume,
+          [attr.ATTR_MESSAGING_SYSTEM]: attr.MESSAGING_SYSTEM_KAFKA,
+          [attr.ATTR_MESSAGING_OPERATION_TYPE]: 'process',
+          [attr.ATTR_MESSAGING_OPERATION_NAME]: 'process',
+          [attr.ATTR_MESSAGING_DESTINATION_NAME]: info.topic,
+          [attr.ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(info.partition),
+          [attr.ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: info.rows,
+          [attr.ATTR_KAFKA_FIRST_OFFSET]: info.first,
+          [attr.ATTR_KAFKA_LAST_OFFSET]: info.last,
+          [attr.ATTR_BATCH_SAMPLED]: sampled.length,
           'floodgate.flush.reason': info.reason,
-          ...(names ? { [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: names.group } : {}),
+          ...(names ? { [attr.ATTR_MESSAGING_CONSUMER_GROUP_NAME]: names.group } : {}),
         },
       },
       trace.setSpanContext(ROOT_CONTEXT, sampled[0]!.context),
@@ -148,24 +120,24 @@ export class SinkBatchTrace {
         links: sampled.map((s) => ({
           context: s.context,
           attributes: {
-            [ATTR_MESSAGING_MESSAGE_ID]: s.eventId,
-            [ATTR_MESSAGING_KAFKA_OFFSET]: s.offset,
-            [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(this.info.partition),
+            [attr.ATTR_MESSAGING_MESSAGE_ID]: s.eventId,
+            [attr.ATTR_MESSAGING_KAFKA_OFFSET]: s.offset,
+            [attr.ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(this.info.partition),
           },
         })),
         attributes: {
-          [ATTR_HOP]: HOPS.clickhouseInsert,
-          [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_CLICKHOUSE,
-          [ATTR_DB_OPERATION_NAME]: 'INSERT',
-          [ATTR_DB_COLLECTION_NAME]: table,
-          [ATTR_DB_QUERY_SUMMARY]: `INSERT ${table}`,
-          [ATTR_DB_OPERATION_BATCH_SIZE]: rows.length,
-          [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(this.info.partition),
-          [ATTR_KAFKA_FIRST_OFFSET]: rows[0]?.offset ?? this.info.first,
-          [ATTR_KAFKA_LAST_OFFSET]: rows[rows.length - 1]?.offset ?? this.info.last,
-          [ATTR_INSERT_TOKEN]: token,
-          [ATTR_BATCH_SAMPLED]: sampled.length,
-          ...(this.names ? { [ATTR_DB_NAMESPACE]: this.names.database } : {}),
+          [attr.ATTR_HOP]: attr.HOPS.clickhouseInsert,
+          [attr.ATTR_DB_SYSTEM_NAME]: attr.DB_SYSTEM_CLICKHOUSE,
+          [attr.ATTR_DB_OPERATION_NAME]: 'INSERT',
+          [attr.ATTR_DB_COLLECTION_NAME]: table,
+          [attr.ATTR_DB_QUERY_SUMMARY]: `INSERT ${table}`,
+          [attr.ATTR_DB_OPERATION_BATCH_SIZE]: rows.length,
+          [attr.ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(this.info.partition),
+          [attr.ATTR_KAFKA_FIRST_OFFSET]: rows[0]?.offset ?? this.info.first,
+          [attr.ATTR_KAFKA_LAST_OFFSET]: rows[rows.length - 1]?.offset ?? this.info.last,
+          [attr.ATTR_INSERT_TOKEN]: token,
+          [attr.ATTR_BATCH_SAMPLED]: sampled.length,
+          ...(this.names ? { [attr.ATTR_DB_NAMESPACE]: this.names.database } : {}),
         },
       },
       trace.setSpan(ROOT_CONTEXT, this.span),
@@ -175,7 +147,7 @@ export class SinkBatchTrace {
 
   /** After the offset commit. */
   end(bytes: number, inserted: number, deadLettered: number): void {
-    this.span.setAttributes({ [ATTR_BATCH_BYTES]: bytes, 'floodgate.batch.inserted': inserted, 'floodgate.batch.dead_lettered': deadLettered });
+    this.span.setAttributes({ [attr.ATTR_BATCH_BYTES]: bytes, 'floodgate.batch.inserted': inserted, 'floodgate.batch.dead_lettered': deadLettered });
     this.span.end();
   }
 }
@@ -184,22 +156,22 @@ export class InsertTrace {
   constructor(private readonly span: Span) {}
 
   bodyBytes(bytes: number): void {
-    this.span.setAttribute(ATTR_BATCH_BYTES, bytes);
+    this.span.setAttribute(attr.ATTR_BATCH_BYTES, bytes);
   }
 
   /** A failed attempt that will be retried: an event on the span. */
   retrying(attempt: number, code: string, delayMs: number): void {
-    this.span.addEvent('insert failed; retrying', { [ATTR_ERROR_TYPE]: code, [ATTR_INSERT_ATTEMPT]: attempt + 1, 'floodgate.retry.delay_ms': delayMs });
+    this.span.addEvent('insert failed; retrying', { [attr.ATTR_ERROR_TYPE]: code, [attr.ATTR_INSERT_ATTEMPT]: attempt + 1, 'floodgate.retry.delay_ms': delayMs });
   }
 
   succeeded(attempts: number, written: number | undefined): void {
-    this.span.setAttribute(ATTR_INSERT_ATTEMPT, attempts);
+    this.span.setAttribute(attr.ATTR_INSERT_ATTEMPT, attempts);
     if (written !== undefined) this.span.setAttribute('floodgate.clickhouse.written_rows', written);
     this.span.end();
   }
 
   rejected(attempts: number, code: string, message: string): void {
-    this.span.setAttributes({ [ATTR_INSERT_ATTEMPT]: attempts, [ATTR_ERROR_TYPE]: code });
+    this.span.setAttributes({ [attr.ATTR_INSERT_ATTEMPT]: attempts, [attr.ATTR_ERROR_TYPE]: code });
     this.span.setStatus({ code: SpanStatusCode.ERROR, message: message.slice(0, 300) });
     this.span.end();
   }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exactlyOnce, groupLag, newEvent, scalar, toMessage, waitFor } from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
+import { exactlyOnce, groupLag, newEvent, scalar, toMessage, useSinkTestBed, waitFor } from '@floodgate/testkit';
 
 /**
  * Issue 9, defect 2: a legitimate backfill whose one batch spans more month partitions than

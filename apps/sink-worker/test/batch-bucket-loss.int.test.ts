@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { KafkaMessage } from 'kafkajs';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
-import { batchKey, destroyBucket, JsonBucket, sinkControlPlane } from '@floodgate/nats';
+import { destroyBucket, JsonBucket } from '@floodgate/nats';
+import { batchKey, sinkControlPlane } from '@floodgate/sink-protocol';
 import type { BatchRecord } from '../src/batch-state.ts';
 import { createInsert } from '../src/clickhouse.ts';
 import { encodeRow, insertBody } from '../src/rows.ts';
-import { exactlyOnce, newEvent, toMessage, waitForLagZero, waitForRows } from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
+import { exactlyOnce, newEvent, toMessage, useSinkTestBed, waitForLagZero, waitForRows } from '@floodgate/testkit';
 
 const env = { KAFKA_PARTITIONS: '1' };
 

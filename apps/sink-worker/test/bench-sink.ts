@@ -16,9 +16,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   ControlPlaneProbe,
-  EventProducer,
   createTopics,
   deleteTopics,
+  EventProducer,
   groupLag,
   scalar,
   stackConfigForTests,
@@ -29,7 +29,7 @@ import {
   testNames,
   waitFor,
   type AppProcess,
-} from './harness.ts';
+} from '@floodgate/testkit';
 
 const { values } = parseArgs({
   options: {

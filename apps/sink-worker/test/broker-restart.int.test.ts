@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import type { ProcessRecord } from '@floodgate/nats';
-import { startPrivateKafka, type PrivateKafka } from '@floodgate/testkit';
+import type { ProcessRecord } from '@floodgate/sink-protocol';
 import {
   ControlPlaneProbe,
   createTopics,
@@ -10,6 +9,7 @@ import {
   runCli,
   sinkEnv,
   stackConfigForTests,
+  startPrivateKafka,
   startSink,
   tableIds,
   testClickHouse,
@@ -17,7 +17,8 @@ import {
   toMessage,
   waitFor,
   type AppProcess,
-} from './harness.ts';
+  type PrivateKafka,
+} from '@floodgate/testkit';
 
 /**
  * Issue 9, defect 10: a Kafka broker restart under load must be ridden out by the sink. The broker

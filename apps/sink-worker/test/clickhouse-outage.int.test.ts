@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActorRecord } from '@floodgate/nats';
-import { exactlyOnce, freePort, runCli, sinkEnv, startChdbServer, waitFor, waitForRows, type AppProcess } from './harness.ts';
-import { SinkTestBed } from './test-bed.ts';
+import type { ActorRecord } from '@floodgate/sink-protocol';
+import { exactlyOnce, freePort, runCli, sinkEnv, SinkTestBed, startChdbServer, waitFor, waitForRows, type AppProcess } from '@floodgate/testkit';
 
 /**
  * Done-when #2: ClickHouse unreachable for 10 s during load. The shared ClickHouse stays up (others

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exactlyOnce, waitFor, waitForLagZero, waitForRows } from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
+import { exactlyOnce, useSinkTestBed, waitFor, waitForLagZero, waitForRows } from '@floodgate/testkit';
 
 /**
  * Done-when #1: 3 sink processes share 6 partitions under steady load; one of them is killed with

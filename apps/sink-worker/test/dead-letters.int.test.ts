@@ -1,9 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { uniqueName } from '@floodgate/testkit';
+import { exactlyOnce, newEvent, scalar, toMessage, uniqueName, useSinkTestBed, waitFor, waitForLagZero, waitForRows } from '@floodgate/testkit';
 import { DLQ_HEADERS } from '../src/dead-letter.ts';
-import { exactlyOnce, newEvent, scalar, toMessage, waitFor, waitForLagZero, waitForRows } from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
 
 /** Reads every message of a topic from the beginning, for `ms` after the last one arrived. */
 async function readTopic(kafka: Kafka, topic: string, expected: number, timeoutMs = 20_000): Promise<KafkaMessage[]> {

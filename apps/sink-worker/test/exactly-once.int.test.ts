@@ -2,12 +2,23 @@ import { describe, expect, it } from 'vitest';
 import type { KafkaMessage } from 'kafkajs';
 import { createClickHouse, migrate } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
-import { batchKey, JsonBucket, sinkControlPlane } from '@floodgate/nats';
+import { JsonBucket } from '@floodgate/nats';
+import { batchKey, sinkControlPlane } from '@floodgate/sink-protocol';
 import { dedupToken, type BatchRecord } from '../src/batch-state.ts';
 import { createInsert } from '../src/clickhouse.ts';
 import { encodeRow, insertBody } from '../src/rows.ts';
-import { createTopics, deleteTopics, exactlyOnce, newEvent, toMessage, waitFor, waitForLagZero, waitForRows, type AppProcess } from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
+import {
+  createTopics,
+  deleteTopics,
+  exactlyOnce,
+  newEvent,
+  toMessage,
+  useSinkTestBed,
+  waitFor,
+  waitForLagZero,
+  waitForRows,
+  type AppProcess,
+} from '@floodgate/testkit';
 
 /**
  * The recovery paths of the exactly-once mechanism, made to happen on purpose: a previous owner

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { batchKey, JsonBucket, sinkControlPlane, type ActorRecord, type ProcessRecord } from '@floodgate/nats';
+import { JsonBucket } from '@floodgate/nats';
+import { batchKey, sinkControlPlane, type ActorRecord, type ProcessRecord } from '@floodgate/sink-protocol';
 import type { BatchRecord } from '../src/batch-state.ts';
-import { exactlyOnce, groupLag, newEvent, runCli, scalar, sinkEnv, toMessage, waitFor, waitForLagZero, waitForRows, type AppProcess } from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
+import { exactlyOnce, groupLag, newEvent, runCli, scalar, sinkEnv, toMessage, waitFor, waitForLagZero, waitForRows, type AppProcess, useSinkTestBed } from '@floodgate/testkit';
 
 interface StatusJson {
   processes: Array<ProcessRecord & { actors: ActorRecord[] }>;

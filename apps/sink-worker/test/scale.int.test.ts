@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exactlyOnce, runCli, sinkEnv, waitFor, waitForLagZero } from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
+import { exactlyOnce, runCli, sinkEnv, useSinkTestBed, waitFor, waitForLagZero } from '@floodgate/testkit';
 
 /** Done-when #6: `floodgate sink scale 3`, then `scale 1`, under load: processes appear and go; totals exact. */
 describe('floodgate sink scale, under load', () => {

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exactlyOnce, freePort, startChdbServer, waitForRows, type AppProcess } from './harness.ts';
-import { SinkTestBed } from './test-bed.ts';
+import { exactlyOnce, freePort, SinkTestBed, startChdbServer, waitForRows, type AppProcess } from '@floodgate/testkit';
 
 /**
  * A sink started while ClickHouse is down must wait for it (retrying with backoff, for up to its

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ActorRecord, ProcessRecord } from '@floodgate/nats';
-import { exactlyOnce, runCli, sinkEnv } from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
+import type { ActorRecord, ProcessRecord } from '@floodgate/sink-protocol';
+import { exactlyOnce, runCli, sinkEnv, useSinkTestBed } from '@floodgate/testkit';
 
 interface StatusJson {
   processes: Array<ProcessRecord & { actors: ActorRecord[] }>;

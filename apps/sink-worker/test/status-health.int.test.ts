@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ActorRecord, ProcessRecord } from '@floodgate/nats';
-import type { PartitionView, Health } from '../../cli/src/sink/format.ts';
-import { runCli, sinkEnv, waitFor } from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
+import type { ActorRecord, Health, PartitionView, ProcessRecord } from '@floodgate/sink-protocol';
+import { runCli, sinkEnv, useSinkTestBed, waitFor } from '@floodgate/testkit';
 
 interface StatusJson {
   health: Health;

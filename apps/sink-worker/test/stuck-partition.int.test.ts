@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Partitioners, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
-import type { ActorRecord, ProcessRecord } from '@floodgate/nats';
-import { uniqueName } from '@floodgate/testkit';
-import { DLQ_HEADERS } from '../src/dead-letter.ts';
+import type { ActorRecord, ProcessRecord } from '@floodgate/sink-protocol';
 import {
   createTopics,
   deleteTopics,
@@ -13,11 +11,13 @@ import {
   scalar,
   sinkEnv,
   toMessage,
+  uniqueName,
+  useSinkTestBed,
   waitFor,
   type AppProcess,
   type TestEvent,
-} from './harness.ts';
-import { useSinkTestBed } from './test-bed.ts';
+} from '@floodgate/testkit';
+import { DLQ_HEADERS } from '../src/dead-letter.ts';
 
 interface StatusJson {
   processes: Array<ProcessRecord & { actors: ActorRecord[] }>;

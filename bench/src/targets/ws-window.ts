@@ -1,7 +1,7 @@
 /**
  * The framing and flow control of the WebSocket target, kept free of I/O so it is unit-tested.
  *
- * Contract (DESIGN §3, `WS /v1/stream`): each client message is `{"seq": <int>, "events": [...]}`;
+ * Contract (docs/gateway.md, "WebSocket `/v1/stream`"): each client message is `{"seq": <int>, "events": [...]}`;
  * the server answers `{"ack": seq, "accepted": n, "ids": [...]}` after the Kafka ack, or
  * `{"nack": seq, "error": {"code", "message"}}`.
  */

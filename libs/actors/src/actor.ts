@@ -1,6 +1,7 @@
 import { sleep } from './backoff.ts';
 import { Mailbox } from './mailbox.ts';
 import { RestartTracker, type RestartPolicyOptions } from './restart-policy.ts';
+import { FloodgateError } from '@floodgate/errors';
 
 /** What an actor's behaviour sees of itself. */
 export interface ActorContext<M> {
@@ -74,16 +75,16 @@ export class ActorStoppedError extends Error {
   }
 }
 
-export type SupervisorEvent =
+export type ActorSupervisorEvent =
   | { type: 'failed'; actor: string; incarnation: number; error: unknown }
   | { type: 'restarting'; actor: string; attempt: number; delayMs: number }
   | { type: 'gave-up'; actor: string; failures: number; error: unknown };
 
-export interface SupervisorOptions {
+export interface ActorSupervisorOptions {
   /** Restart policy of every child unless `spawn` names its own. */
   policy: RestartPolicyOptions;
   /** Failures, restarts and give-ups, for logs and metrics. A give-up is the escalation point. */
-  onEvent?: (event: SupervisorEvent) => void;
+  onEvent?: (event: ActorSupervisorEvent) => void;
   now?: () => number;
   random?: () => number;
 }
@@ -115,7 +116,7 @@ class ActorCell<M> implements ActorRef<M> {
   constructor(
     name: string,
     private readonly factory: ActorFactory<M>,
-    private readonly supervisor: { onEvent: (event: SupervisorEvent) => void; onEnded: (cell: ActorCell<any>) => void },
+    private readonly supervisor: { onEvent: (event: ActorSupervisorEvent) => void; onEnded: (cell: ActorCell<any>) => void },
     policy: RestartPolicyOptions,
     options: SpawnOptions,
     now: () => number,
@@ -151,7 +152,7 @@ class ActorCell<M> implements ActorRef<M> {
   ask<R>(make: (reply: (value: R) => void, fail: (error: unknown) => void) => M, timeoutMs = 30_000): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => settle(() => reject(new Error(`actor ${this.name} did not answer within ${timeoutMs} ms`))), timeoutMs);
+      const timer = setTimeout(() => settle(() => reject(new FloodgateError('ACTOR_NO_REPLY', `actor ${this.name} did not answer within ${timeoutMs} ms`, { retriable: true }))), timeoutMs);
       timer.unref?.();
       const settle = (fn: () => void) => {
         if (settled) return;
@@ -277,18 +278,18 @@ class ActorCell<M> implements ActorRef<M> {
  * reports `gave-up`: the owner escalates from there (the sink process exits and its own
  * supervisor restarts the process).
  */
-export class Supervisor {
+export class ActorSupervisor {
   private readonly cells = new Map<string, ActorCell<any>>();
   private readonly now: () => number;
   private readonly random: () => number;
 
-  constructor(private readonly options: SupervisorOptions) {
+  constructor(private readonly options: ActorSupervisorOptions) {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
   }
 
   spawn<M>(name: string, factory: ActorFactory<M>, options: SpawnOptions = {}): ActorRef<M> {
-    if (this.cells.has(name)) throw new Error(`an actor named ${name} is already running`);
+    if (this.cells.has(name)) throw new FloodgateError('INTERNAL', `an actor named ${name} is already running`);
     const cell: ActorCell<M> = new ActorCell<M>(
       name,
       factory,

@@ -1,4 +1,4 @@
-export { Supervisor, ActorStoppedError } from './actor.ts';
+export { ActorSupervisor, ActorStoppedError } from './actor.ts';
 export type {
   ActorContext,
   ActorExit,
@@ -8,8 +8,8 @@ export type {
   Behavior,
   SpawnOptions,
   StopReason,
-  SupervisorEvent,
-  SupervisorOptions,
+  ActorSupervisorEvent,
+  ActorSupervisorOptions,
 } from './actor.ts';
 export { backoffDelay, sleep } from './backoff.ts';
 export type { BackoffOptions } from './backoff.ts';

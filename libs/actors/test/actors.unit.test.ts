@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ActorStoppedError, Mailbox, RestartTracker, Supervisor, backoffDelay, sleep, type SupervisorEvent } from '../src/index.ts';
+import { waitFor } from '@floodgate/testkit';
+import { ActorStoppedError, Mailbox, RestartTracker, ActorSupervisor, backoffDelay, sleep, type ActorSupervisorEvent } from '../src/index.ts';
 
 const quickPolicy = { maxRestarts: 3, withinMs: 10_000, backoff: { initialMs: 1, maxMs: 5, jitter: 'none' as const } };
 
@@ -79,7 +80,7 @@ describe('Mailbox', () => {
 
 describe('Supervisor and actors', () => {
   it('handles messages one at a time, in order, awaiting async receive', async () => {
-    const supervisor = new Supervisor({ policy: quickPolicy });
+    const supervisor = new ActorSupervisor({ policy: quickPolicy });
     const seen: string[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
@@ -94,14 +95,15 @@ describe('Supervisor and actors', () => {
     }));
     for (const m of ['a', 'b', 'c', 'd']) expect(ref.tell(m)).toBe(true);
     expect(ref.mailboxSize).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 80));
+    // Waits for the fourth message rather than a fixed time: on a loaded machine 80 ms was not always enough.
+    await waitFor(() => seen.length === 4, { timeoutMs: 10_000, intervalMs: 5, description: 'the four messages handled' });
     expect(seen).toEqual(['a', 'b', 'c', 'd']);
     expect(maxInFlight).toBe(1);
     await supervisor.stopAll();
   });
 
   it('answers ask, and rejects ask to a stopped actor', async () => {
-    const supervisor = new Supervisor({ policy: quickPolicy });
+    const supervisor = new ActorSupervisor({ policy: quickPolicy });
     type Msg = { n: number; reply: (v: number) => void };
     const ref = supervisor.spawn<Msg>('doubler', () => ({ receive: (m) => m.reply(m.n * 2) }));
     await expect(ref.ask<number>((reply) => ({ n: 21, reply }))).resolves.toBe(42);
@@ -111,8 +113,8 @@ describe('Supervisor and actors', () => {
   });
 
   it('restarts a failing actor with a fresh behaviour, keeping the rest of its mailbox', async () => {
-    const events: SupervisorEvent[] = [];
-    const supervisor = new Supervisor({ policy: quickPolicy, onEvent: (e) => events.push(e) });
+    const events: ActorSupervisorEvent[] = [];
+    const supervisor = new ActorSupervisor({ policy: quickPolicy, onEvent: (e) => events.push(e) });
     const handled: Array<{ message: string; incarnation: number }> = [];
     const stops: string[] = [];
     const ref = supervisor.spawn<string>('flaky', (ctx) => {
@@ -144,8 +146,8 @@ describe('Supervisor and actors', () => {
   });
 
   it('gives up after maxRestarts and reports it (the escalation point)', async () => {
-    const events: SupervisorEvent[] = [];
-    const supervisor = new Supervisor({
+    const events: ActorSupervisorEvent[] = [];
+    const supervisor = new ActorSupervisor({
       policy: { maxRestarts: 2, withinMs: 10_000, backoff: { initialMs: 1, maxMs: 1, jitter: 'none' } },
       onEvent: (e) => events.push(e),
     });
@@ -164,7 +166,7 @@ describe('Supervisor and actors', () => {
   });
 
   it('stop aborts the signal, lets the message in hand finish, and drops the rest', async () => {
-    const supervisor = new Supervisor({ policy: quickPolicy });
+    const supervisor = new ActorSupervisor({ policy: quickPolicy });
     let aborted = false;
     const finished: string[] = [];
     const ref = supervisor.spawn<string>('slow', (ctx) => ({
@@ -186,7 +188,7 @@ describe('Supervisor and actors', () => {
   });
 
   it('can stop itself from inside receive without deadlocking', async () => {
-    const supervisor = new Supervisor({ policy: quickPolicy });
+    const supervisor = new ActorSupervisor({ policy: quickPolicy });
     const ref = supervisor.spawn<string>('self-stopper', (ctx) => ({
       receive(message) {
         if (message === 'quit') void ctx.self.stop();
@@ -198,7 +200,7 @@ describe('Supervisor and actors', () => {
   });
 
   it('refuses messages beyond the mailbox capacity', async () => {
-    const supervisor = new Supervisor({ policy: quickPolicy });
+    const supervisor = new ActorSupervisor({ policy: quickPolicy });
     const ref = supervisor.spawn<number>('bounded', (ctx) => ({ receive: () => sleep(1000, ctx.signal).catch(() => {}) }), { mailboxCapacity: 2 });
     await new Promise((r) => setTimeout(r, 5));
     expect([ref.tell(1), ref.tell(2), ref.tell(3), ref.tell(4)]).toEqual([true, true, true, false]);
@@ -206,7 +208,7 @@ describe('Supervisor and actors', () => {
   });
 
   it('refuses a second child of the same name while the first runs', () => {
-    const supervisor = new Supervisor({ policy: quickPolicy });
+    const supervisor = new ActorSupervisor({ policy: quickPolicy });
     supervisor.spawn('x', () => ({ receive() {} }));
     expect(() => supervisor.spawn('x', () => ({ receive() {} }))).toThrow(/already running/);
     return supervisor.stopAll();

@@ -10,6 +10,19 @@ export interface Migration {
 }
 
 /**
+ * Which part of the schema owns which migration versions (inclusive): a part's process applies
+ * only its own range (`migrate(..., { versions: MIGRATION_RANGES.traces })`), never the others.
+ */
+export const MIGRATION_RANGES = {
+  /** The events table and its views (apps/sink-worker). */
+  events: [1, 19],
+  /** The bench's tables (bench/). */
+  bench: [20, 29],
+  /** The trace store (libs/telemetry, docs/tracing.md). */
+  traces: [30, 39],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/**
  * The schema, in order. Never edit an applied migration: add a new one. Every statement is
  * idempotent, so a migration interrupted half-way is simply run again.
  */
@@ -295,7 +308,7 @@ async function rowsOf<T>(client: ClickHouseClient, query: string, params: Record
 
 export interface MigrateOptions {
   /**
-   * Apply only the migrations with versions in this range (inclusive), e.g. [30, 39]: the trace
+   * Apply only the migrations with versions in this range (inclusive), e.g. MIGRATION_RANGES.traces: the trace
    * store creates its own tables from processes that have no business applying the others.
    */
   versions?: readonly [number, number];

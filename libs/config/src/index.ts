@@ -1,5 +1,7 @@
 export { loadConfig, env } from './load.ts';
 export type { LoadConfigOptions } from './load.ts';
+export { parseDurationMs } from './duration.ts';
+export { KNOWN_KEYS, OUR_PREFIXES, unknownKeysOfOurs } from './keys.ts';
 export { stackSchema, clickhouseUrl, topicReplication, natsAuth, splitNatsUrl } from './stack.ts';
 export type { StackConfig, NatsAuth, NatsSettings } from './stack.ts';
 export { ensureStackCredentials, readStackCredentials, withStackCredentials, stackCredentialsPath, resolveStackHome, STACK_CREDENTIALS_FILE } from './credentials.ts';

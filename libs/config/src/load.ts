@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { FloodgateError } from '@floodgate/errors';
 import { applyStackCredentials, resolveStackHome } from './credentials.ts';
+import { unknownKeysOfOurs } from './keys.ts';
 
 export interface LoadConfigOptions {
   /** Defaults to process.env; read when called, never at import time. */
@@ -12,7 +13,8 @@ export interface LoadConfigOptions {
  * Reads the keys of `schema` from the environment, with `FLOODGATE_CONFIG` naming an optional JSON
  * file of the same keys (the environment wins over the file), and last the credentials `stack up`
  * generated in `<FLOODGATE_HOME>/credentials.json` (see credentials.ts). Validates once, fills
- * defaults and returns a frozen object. A bad value fails with CONFIG_INVALID naming the variable.
+ * defaults and returns a frozen object. A bad value fails with CONFIG_INVALID naming the variable,
+ * and so does a variable of ours (in the environment or the file) that no app reads (keys.ts).
  */
 export function loadConfig<Shape extends z.ZodRawShape>(
   schema: z.ZodObject<Shape>,
@@ -24,6 +26,7 @@ export function loadConfig<Shape extends z.ZodRawShape>(
   let fileHome: string | undefined;
 
   const file = env.FLOODGATE_CONFIG;
+  rejectUnknown(Object.keys(env), 'set in the environment');
   if (file) {
     let parsed: unknown;
     try {
@@ -42,6 +45,7 @@ export function loadConfig<Shape extends z.ZodRawShape>(
       if (keys.includes(key)) raw[key] = typeof value === 'string' ? value : JSON.stringify(value);
       if (key === 'FLOODGATE_HOME' && typeof value === 'string') fileHome = value;
     }
+    rejectUnknown(Object.keys(parsed), `in ${file}`);
   }
   for (const key of keys) {
     const value = env[key];
@@ -61,6 +65,13 @@ export function loadConfig<Shape extends z.ZodRawShape>(
     });
   }
   return Object.freeze(result.data);
+}
+
+function rejectUnknown(keys: string[], where: string): void {
+  const unknown = unknownKeysOfOurs(keys);
+  if (unknown.length === 0) return;
+  const problems = unknown.map((key) => `${key} (${where}): no floodgate app reads this variable (a typo?)`);
+  throw new FloodgateError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, { details: problems });
 }
 
 /** Helpers for environment values, which are always strings. */

@@ -1,29 +1,8 @@
-import type { FloodgateErrorCode } from './index.ts';
+import { ERROR_CODES, type FloodgateErrorCode } from './codes.ts';
 
-/** HTTP status of each client-facing code; documented in docs/errors.md. */
-const STATUS: Partial<Record<FloodgateErrorCode, number>> = {
-  BODY_MALFORMED_JSON: 400,
-  BODY_EMPTY: 400,
-  EVENT_INVALID: 400,
-  BODY_TOO_LARGE: 413,
-  BODY_BAD_ENCODING: 400,
-  BODY_TOO_DEEP: 400,
-  TOO_MANY_EVENTS: 413,
-  EVENT_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  UNSUPPORTED_ENCODING: 415,
-  UNAUTHORIZED: 401,
-  RATE_LIMITED: 429,
-  METHOD_NOT_ALLOWED: 405,
-  WS_MESSAGE_TOO_LARGE: 413,
-  WS_TOO_MANY_UNACKED: 429,
-  NOT_FOUND: 404,
-  KAFKA_UNAVAILABLE: 503,
-  OVERLOADED: 503,
-};
-
+/** The HTTP status of an error code (its entry in ERROR_CODES, libs/errors/src/codes.ts). */
 export function httpStatusOf(code: FloodgateErrorCode): number {
-  return STATUS[code] ?? 500;
+  return ERROR_CODES[code];
 }
 
 /** The one error body shape of the API: `{"error": {"code", "message", "details"?}}`. */

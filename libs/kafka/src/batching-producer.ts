@@ -1,5 +1,6 @@
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
+import { producerConfig } from './client.ts';
 
 export interface BatchingProducerOptions {
   topic: string;
@@ -79,15 +80,7 @@ export class BatchingProducer {
     this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // murmur2, as the Java client: the same key lands on the same partition from any producer.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // Bounded, so a dead broker turns into an error the gateway can answer with 503.
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-    });
+    this.producer = kafka.producer(producerConfig({ idempotent: true }));
   }
 
   connect(): Promise<void> {
@@ -104,7 +97,7 @@ export class BatchingProducer {
    * kafkajs, which may be long after our timeout: until then kafkajs is still retrying it.
    */
   disconnect(): Promise<void> {
-    this.retire(new Error('the producer was disconnected'));
+    this.retire(new FloodgateError('KAFKA_UNAVAILABLE', 'the producer was disconnected', { context: { topic: this.topic } }));
     this.disconnecting ??= this.lastSend.then(
       () => this.producer.disconnect(),
       () => this.producer.disconnect(),
@@ -159,7 +152,7 @@ export class BatchingProducer {
         const metadata = await this.sendWithTimeout(messages);
         for (const p of batch) p.resolve(metadata);
       } catch (cause) {
-        const reason = cause instanceof Error ? cause : new Error(String(cause));
+        const reason = cause instanceof Error ? cause : new FloodgateError('KAFKA_UNAVAILABLE', String(cause), { cause, retriable: true });
         const error = sendFailure(
           'unknown',
           `Kafka did not acknowledge ${messages.length} events (they may still be written)`,
@@ -176,7 +169,7 @@ export class BatchingProducer {
   private sendWithTimeout(messages: Message[]): Promise<RecordMetadata[]> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no acknowledgement within ${this.sendTimeoutMs} ms`)), this.sendTimeoutMs);
+      timer = setTimeout(() => reject(new FloodgateError('KAFKA_UNAVAILABLE', `no acknowledgement within ${this.sendTimeoutMs} ms`, { retriable: true, context: { topic: this.topic } })), this.sendTimeoutMs);
     });
     const send = this.producer.send({
       topic: this.topic,

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type LogEntry, type logCreator, type ProducerConfig } from 'kafkajs';
 import type { Logger } from '@floodgate/logging';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -34,4 +34,20 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     logCreator: kafkajsLogCreator(options.logger.child({ component: 'kafkajs' })),
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
   });
+}
+
+/**
+ * The settings every producer of ours shares: one request in flight, no topic created by a send,
+ * murmur2 partitioning as the Java client (the same key lands on the same partition from any
+ * producer), and bounded retries, so a dead broker turns into an error we can answer (503, a
+ * paused partition) instead of a hang.
+ */
+export function producerConfig(options: { idempotent: boolean }): ProducerConfig {
+  return {
+    idempotent: options.idempotent,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+  };
 }

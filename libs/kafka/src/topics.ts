@@ -6,6 +6,18 @@ export interface TopicSpec {
   partitions: number;
 }
 
+/**
+ * The pipeline's topics, created by whichever of gateway, sink and sink supervisor starts first:
+ * the events topic and its dead-letter topic, with the same partitions (a dead letter keeps its
+ * event's partition).
+ */
+export function pipelineTopics(config: { KAFKA_TOPIC: string; KAFKA_DLQ_TOPIC: string; KAFKA_PARTITIONS: number }): TopicSpec[] {
+  return [
+    { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS },
+    { topic: config.KAFKA_DLQ_TOPIC, partitions: config.KAFKA_PARTITIONS },
+  ];
+}
+
 export interface TopicReplication {
   /** Copies of each partition; default 1 (the local single broker). */
   replicationFactor?: number;
@@ -28,13 +40,13 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replication
       `KAFKA_MIN_INSYNC_REPLICAS (${minInsyncReplicas}) must not exceed KAFKA_REPLICATION_FACTOR (${replicationFactor})`,
     );
   }
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
+    const existing = new Set(await kafkaAdmin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length > 0) {
-      await admin.createTopics({
+      await kafkaAdmin.createTopics({
         waitForLeaders: true,
         topics: missing.map((s) => ({
           topic: s.topic,
@@ -46,12 +58,12 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replication
     }
     const present = specs.filter((s) => existing.has(s.topic));
     if (present.length > 0) {
-      const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
+      const metadata = await kafkaAdmin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
       const grow = metadata.topics
         .map((t) => ({ topic: t.name, have: t.partitions.length, want: present.find((s) => s.topic === t.name)?.partitions ?? 0 }))
         .filter((t) => t.want > t.have);
       if (grow.length > 0) {
-        await admin.createPartitions({ topicPartitions: grow.map((t) => ({ topic: t.topic, count: t.want })) });
+        await kafkaAdmin.createPartitions({ topicPartitions: grow.map((t) => ({ topic: t.topic, count: t.want })) });
       }
     }
   } catch (cause) {
@@ -60,6 +72,6 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replication
       retriable: true,
     });
   } finally {
-    await admin.disconnect();
+    await kafkaAdmin.disconnect();
   }
 }

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { Kafka } from 'kafkajs';
 import { loadConfig, stackSchema, topicReplication } from '@floodgate/config';
 import { ensureTopics } from '../src/topics.ts';
-import { gatewaySchema } from '../../../apps/gateway/src/config.ts';
 
 describe('topic replication settings', () => {
   it('default to replication factor 1 and min.insync.replicas 1 (the local single broker)', () => {
@@ -16,12 +15,6 @@ describe('topic replication settings', () => {
 
   it('reject 0 with CONFIG_INVALID naming the variable', () => {
     expect(() => loadConfig(stackSchema, { env: { KAFKA_REPLICATION_FACTOR: '0' } })).toThrow(/KAFKA_REPLICATION_FACTOR/);
-  });
-
-  it('the gateway refuses min.insync.replicas above the replication factor at start-up', () => {
-    expect(() =>
-      loadConfig(gatewaySchema, { env: { FLOODGATE_API_KEYS: 'default:k', KAFKA_REPLICATION_FACTOR: '1', KAFKA_MIN_INSYNC_REPLICAS: '2' } }),
-    ).toThrow(/KAFKA_MIN_INSYNC_REPLICAS: must not exceed KAFKA_REPLICATION_FACTOR/);
   });
 
   it('ensureTopics refuses min.insync.replicas above the replication factor before touching Kafka', async () => {

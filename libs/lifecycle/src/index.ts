@@ -11,7 +11,7 @@ export type ShutdownReason = 'SIGTERM' | 'SIGINT' | 'parent-exited';
  */
 export function onShutdown(logger: Logger, stop: (reason: ShutdownReason) => Promise<void>): void {
   let stopping = false;
-  const run = (reason: ShutdownReason) => {
+  onStopRequest((reason: ShutdownReason) => {
     if (stopping) return;
     stopping = true;
     logger.info({ reason }, 'shutting down');
@@ -22,10 +22,26 @@ export function onShutdown(logger: Logger, stop: (reason: ShutdownReason) => Pro
         process.exit(1);
       },
     );
+  });
+}
+
+/**
+ * The one place signals are wired: calls `handler` on every SIGTERM and SIGINT and, unless
+ * `parent: false`, once the parent that started this process with an IPC channel goes away
+ * (onParentExit). Every request is passed on: a process that stops once ignores the later ones
+ * (onShutdown does), a command that stops in stages counts them (the bench: the first Ctrl-C stops
+ * the load, the second skips the proof). Returns a function that stops listening to the signals.
+ */
+export function onStopRequest(handler: (reason: ShutdownReason) => void, options: { parent?: boolean } = {}): () => void {
+  const onTerm = () => handler('SIGTERM');
+  const onInt = () => handler('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  if (options.parent ?? true) onParentExit(() => handler('parent-exited'));
+  return () => {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
   };
-  process.on('SIGTERM', () => run('SIGTERM'));
-  process.on('SIGINT', () => run('SIGINT'));
-  onParentExit(() => run('parent-exited'));
 }
 
 /**
@@ -40,3 +56,5 @@ export function onParentExit(handler: () => void): void {
 }
 
 export { allPids, readCmdline, listenersOf } from './processes.ts';
+export { startPipeline } from './pipeline.ts';
+export type { PipelineOptions, RunningPipeline } from './pipeline.ts';

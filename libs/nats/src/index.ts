@@ -5,23 +5,3 @@ export type { BucketOptions, Versioned } from './kv.ts';
 export { serveRequests, requestJson } from './control.ts';
 export type { ControlReply } from './control.ts';
 export { keyToken, PREFIX_PATTERN } from './names.ts';
-export { sinkControlPlane, memberKeys, batchKey } from './sink-protocol.ts';
-export type {
-  SinkControlPlane,
-  ErrorInfo,
-  FlushInfo,
-  ProcessState,
-  ProcessRecord,
-  ReconnectInfo,
-  ActorState,
-  ActorRecord,
-  FailingStep,
-  StuckInfo,
-  SupervisorWorker,
-  SupervisorRecord,
-  MemberRecord,
-  SinkCommand,
-  SinkCommandResult,
-  SupervisorCommand,
-  SupervisorCommandResult,
-} from './sink-protocol.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchKey, keyToken, memberKeys, sinkControlPlane } from '../src/index.ts';
+import { keyToken } from '../src/index.ts';
 
 describe('keyToken', () => {
   it('keeps plain names and encodes everything else reversibly-distinct', () => {
@@ -9,17 +9,5 @@ describe('keyToken', () => {
     expect(keyToken('')).toBe('=');
     expect(keyToken('a.b')).not.toBe(keyToken('a_b'));
     for (const raw of ['x.y', 'x y', 'é', 'k=1']) expect(keyToken(raw)).toMatch(/^[A-Za-z0-9_=-]+$/);
-  });
-});
-
-describe('sink control plane names', () => {
-  it('derives buckets, subjects and keys from the prefix', () => {
-    const plane = sinkControlPlane('fg_test');
-    expect(plane.membersBucket).toBe('fg_test_sink_members');
-    expect(plane.batchesBucket).toBe('fg_test_sink_batches');
-    expect(plane.processSubject('host.a-12')).toBe('fg_test.sink.process.host=2ea-12');
-    expect(plane.supervisorSubject('sup-1')).toBe('fg_test.sink.supervisor.sup-1');
-    expect(memberKeys.actor('host-12', 3)).toBe('a.host-12.3');
-    expect(batchKey('floodgate-sink', 'events', 5)).toBe('floodgate-sink.events.5');
   });
 });

@@ -3,6 +3,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '@floodgate/logging';
+import { FloodgateError } from '@floodgate/errors';
 
 /** The span store table: the OpenTelemetry Collector ClickHouse exporter's traces table (migration 30). */
 export const TRACES_TABLE = 'otel_traces';
@@ -127,7 +128,7 @@ export class ClickHouseSpanExporter implements SpanExporter {
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     if (this.stopped) {
-      resultCallback({ code: ExportResultCode.FAILED, error: new Error('exporter is shut down') });
+      resultCallback({ code: ExportResultCode.FAILED, error: new FloodgateError('TRACE_EXPORT_FAILED', 'exporter is shut down') });
       return;
     }
     // Its ClickHouse client has no tracer: the export's own requests make no spans.
@@ -140,7 +141,7 @@ export class ClickHouseSpanExporter implements SpanExporter {
           this.lastWarning = now;
           this.options.logger?.warn({ err: error, droppedSpans: this.dropped }, 'spans could not be written to ClickHouse; dropped');
         }
-        resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+        resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new FloodgateError('TRACE_EXPORT_FAILED', String(error), { cause: error, retriable: true }) });
       },
     );
     this.inFlight.add(done);

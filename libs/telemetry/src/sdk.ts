@@ -11,7 +11,7 @@ import { detectResources, envDetector, resourceFromAttributes } from '@opentelem
 import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { createClickHouse, migrate } from '@floodgate/clickhouse';
+import { createClickHouse, migrate, MIGRATION_RANGES } from '@floodgate/clickhouse';
 import type { Logger } from '@floodgate/logging';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_NAMESPACE } from './attributes.ts';
 import { ClickHouseSpanExporter } from './clickhouse-exporter.ts';
@@ -122,7 +122,7 @@ export function setupTracing(options: SetupTracingOptions): Tracing {
           new ClickHouseSpanExporter({
             client,
             database: store.database,
-            ensureSchema: () => migrate(client, store.database, { versions: [30, 39] }),
+            ensureSchema: () => migrate(client, store.database, { versions: MIGRATION_RANGES.traces }),
             ...(logger ? { logger } : {}),
           }),
         );

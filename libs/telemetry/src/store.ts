@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { parseDurationMs } from '@floodgate/config';
 import { ATTR_EVENT_IDS, ATTR_HOP, HOPS } from './attributes.ts';
 import { TRACES_TABLE } from './clickhouse-exporter.ts';
 import { buildJourney, type Journey, type JourneyEvent, type JourneySpanRow } from './journey.ts';
@@ -203,12 +204,8 @@ function parseIds(value: string | undefined): string[] {
   }
 }
 
-/** `10m`, `90s`, `2h`, `1d` (or plain seconds) → seconds. */
+/** `10m`, `90s`, `2h`, `1d` (or plain seconds; the one syntax, parseDurationMs) → seconds. */
 export function parseDuration(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!match) return undefined;
-  const value = Number(match[1]);
-  const unit = match[2] ?? 's';
-  const factor = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[unit]!;
-  return value * factor;
+  const ms = parseDurationMs(text);
+  return ms === undefined ? undefined : ms / 1000;
 }

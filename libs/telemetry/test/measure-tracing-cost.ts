@@ -20,8 +20,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
-import { freePort, stackConfigForTests, uniqueName } from '@floodgate/testkit';
-import { startPipeline } from '../../../apps/cli/src/run/pipeline.ts';
+import { freePort, stackConfigForTests, startPipeline, uniqueName } from '@floodgate/testkit';
 
 const run = promisify(execFile);
 const [rounds = '5', seconds = '20', connections = '512', batch = '1'] = process.argv.slice(2);

@@ -3,7 +3,6 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from '@open
 import { BasicTracerProvider, InMemorySpanExporter, SamplingDecision, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  HOPS,
   TraceDecision,
   buildJourney,
   formatTraceparent,
@@ -13,6 +12,7 @@ import {
   sampledContexts,
   type JourneySpanRow,
 } from '@floodgate/telemetry';
+import { HOPS } from '@floodgate/telemetry/attributes';
 import { EdgeDecidedSampler, FORCE_SAMPLE, HeadSampler, hrTimeToDateTime64, telemetrySettings, toTraceRow } from '@floodgate/telemetry/sdk';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';

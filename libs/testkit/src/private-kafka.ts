@@ -4,6 +4,7 @@
  * in a private FLOODGATE_HOME (its own data, logs and pid file), sharing the jar cache of the main
  * stack; NATS and ClickHouse stay the shared ones (used as they are, never started or stopped).
  */
+import { AssertionError } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -28,6 +29,8 @@ export interface PrivateKafka {
   /** `floodgate stack down` for this broker (SIGTERM, clean shutdown), then `stack up` again, on the same data. */
   restart(options?: { downForMs?: number }): Promise<void>;
   stop(): Promise<void>;
+  /** `floodgate stack up` again after `stop`, on the same data. */
+  start(): Promise<void>;
   /** Stops the broker and removes its data. */
   destroy(): Promise<void>;
 }
@@ -45,7 +48,7 @@ function runStackCommand(command: 'up' | 'down', env: NodeJS.ProcessEnv): Promis
     child.once('error', reject);
     child.once('exit', (code) => {
       if (code === 0) resolve();
-      else reject(new Error(`floodgate stack ${command} for a private Kafka exited ${code}:\n${output}`));
+      else reject(new AssertionError({ message: `floodgate stack ${command} for a private Kafka exited ${code}:\n${output}` }));
     });
   });
 }
@@ -111,6 +114,7 @@ export async function startPrivateKafka(label: string, shared: Readonly<StackCon
       await runStackCommand('up', env);
     },
     stop,
+    start: () => runStackCommand('up', env),
     async destroy() {
       await stop().catch(() => {});
       rmSync(home, { recursive: true, force: true });

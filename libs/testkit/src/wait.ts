@@ -1,3 +1,4 @@
+import { AssertionError } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface WaitForOptions {
@@ -37,9 +38,10 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitF
         'error' in last
           ? `last error: ${last.error instanceof Error ? last.error.message : String(last.error)}`
           : `last result: ${JSON.stringify(last.value) ?? String(last.value)}`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description} (${attempts} attempts; ${outcome})`, {
-        cause: 'error' in last ? last.error : undefined,
-      });
+      // A test kit's failure is a failed expectation of the test, reported as one.
+      const failure = new AssertionError({ message: `timed out after ${timeoutMs} ms waiting for ${description} (${attempts} attempts; ${outcome})` });
+      failure.cause = 'error' in last ? last.error : undefined;
+      throw failure;
     }
     await sleep(Math.min(intervalMs, Math.max(0, timeoutMs - elapsed)));
   }

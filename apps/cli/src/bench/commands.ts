@@ -35,6 +35,8 @@ import {
   type Profile,
   type ScenarioFileOptions,
 } from '@floodgate/bench';
+import { FloodgateError } from '@floodgate/errors';
+import { onStopRequest } from '@floodgate/lifecycle';
 
 /** Where the bench sends load and looks for the proof; every key can come from the environment. */
 const benchEnvSchema = stackSchema.extend({
@@ -82,13 +84,13 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 
 function int(name: string, text: string, min = 1): number {
   const v = Number(text);
-  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min} (got ${text})`);
+  if (!Number.isInteger(v) || v < min) throw new FloodgateError('CONFIG_INVALID', `${name} must be an integer ≥ ${min} (got ${text})`);
   return v;
 }
 
 function num(name: string, text: string): number {
   const v = Number(text);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a number > 0 (got ${text})`);
+  if (!Number.isFinite(v) || v <= 0) throw new FloodgateError('CONFIG_INVALID', `${name} must be a number > 0 (got ${text})`);
   return v;
 }
 
@@ -196,8 +198,8 @@ async function execute(options: BenchOptions, flags: CommonFlags): Promise<void>
       process.exit(130);
     }
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  // Each Ctrl-C (or SIGTERM) goes one stage further; not tied to a parent: the bench is run by hand.
+  const stopListening = onStopRequest(onSigint, { parent: false });
   const tty = process.stderr.isTTY === true;
   let count = 0;
   let lastLength = 0;
@@ -231,8 +233,7 @@ async function execute(options: BenchOptions, flags: CommonFlags): Promise<void>
       say(`bench: run FAILED: ${report.verdict.reasons.join('; ')}`);
     }
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    stopListening();
   }
 }
 
@@ -307,7 +308,7 @@ export function registerBenchCommands(program: Command): void {
       async (
         flags: CommonFlags & { startRate: string; factor: string; maxRate: string; step: string; cooldown: string; objectiveP99: string; maxErrorRate: string; minEfficiency: string; refine: string; maxSteps: string; warmup: string },
       ) => {
-        if (flags.model === 'closed') throw new Error('find-max steps an arrival rate: use the open model');
+        if (flags.model === 'closed') throw new FloodgateError('CONFIG_INVALID', 'find-max steps an arrival rate: use the open model');
         const findMax: FindMaxOptions = {
           startRate: num('--start-rate', flags.startRate),
           factor: num('--factor', flags.factor),

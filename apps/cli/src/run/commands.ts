@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, stackSchema } from '@floodgate/config';
+import { onStopRequest, startPipeline } from '@floodgate/lifecycle';
 import { stackUp } from '../stack/index.ts';
 import { devApiKey } from './dev-key.ts';
-import { startPipeline } from './pipeline.ts';
 
 /** `floodgate start`: brings the stack up, then runs gateway and sink, supervised, in the foreground. */
 export function registerRunCommands(program: Command): void {
@@ -49,8 +49,7 @@ export function registerRunCommands(program: Command): void {
           process.stderr.write('stopping gateway and sink...\n');
           void pipeline.stop().then(resolve);
         };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+        onStopRequest(stop);
       });
     });
 }

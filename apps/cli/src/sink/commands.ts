@@ -2,19 +2,11 @@ import type { Command } from 'commander';
 import { loadConfig } from '@floodgate/config';
 import { FloodgateError } from '@floodgate/errors';
 import { createLogger } from '@floodgate/logging';
-import {
-  batchKey,
-  JsonBucket,
-  requestJson,
-  sinkControlPlane,
-  type SinkCommand,
-  type SinkCommandResult,
-  type SupervisorCommand,
-  type SupervisorCommandResult,
-} from '@floodgate/nats';
+import { JsonBucket, requestJson } from '@floodgate/nats';
+import { batchKey, readMembers, sinkControlPlane, type SinkCommand, type SinkCommandResult, type SupervisorCommand, type SupervisorCommandResult } from '@floodgate/sink-protocol';
 import { rangeSchema, runSupervisor, supervisorSchema } from '@floodgate/sink-worker';
 import { renderTable } from '@floodgate/tables';
-import { cliSinkSchema, openControl, readMembers, type CliSinkConfig } from './control.ts';
+import { cliSinkSchema, openControl, type CliSinkConfig } from './control.ts';
 
 const TIMEOUTS: Record<SinkCommand['cmd'], number> = { ping: 5000, pause: 10_000, resume: 10_000, flush: 60_000, drain: 120_000 };
 
@@ -22,7 +14,7 @@ async function processCommand(cmd: 'flush' | 'pause' | 'resume' | 'drain', optio
   const config = loadConfig(cliSinkSchema);
   const control = await openControl(config);
   try {
-    const { processes } = await readMembers(control.nc, config);
+    const { processes } = await readMembers(control.nc, config.SINK_NATS_PREFIX);
     const targets = options.process ? processes.filter((p) => p.id === options.process) : processes;
     if (targets.length === 0) {
       const known = processes.map((p) => p.id).join(', ') || 'none';
@@ -66,7 +58,7 @@ async function processCommand(cmd: 'flush' | 'pause' | 'resume' | 'drain', optio
 async function supervisorCommand(config: CliSinkConfig, command: SupervisorCommand, supervisorId: string | undefined, json: boolean): Promise<void> {
   const control = await openControl(config);
   try {
-    const { supervisors } = await readMembers(control.nc, config);
+    const { supervisors } = await readMembers(control.nc, config.SINK_NATS_PREFIX);
     let target = supervisorId;
     if (!target) {
       if (supervisors.length === 0) throw new FloodgateError('SINK_NOT_FOUND', 'no live sink supervisor (start one: floodgate sink start)');

@@ -4,18 +4,8 @@ import { createKafka } from '@floodgate/kafka';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { clickhouseUrl } from '@floodgate/config';
 import { createLogger } from '@floodgate/logging';
-import {
-  connectNats,
-  JsonBucket,
-  PREFIX_PATTERN,
-  sinkControlPlane,
-  type ActorRecord,
-  type MemberRecord,
-  type NatsConnection,
-  type ProcessRecord,
-  type SupervisorRecord,
-} from '@floodgate/nats';
-import { consumerLag, type PartitionLag } from '@floodgate/sink-worker';
+import { connectNats, PREFIX_PATTERN, type NatsConnection } from '@floodgate/nats';
+import { consumerLag, type PartitionLag } from '@floodgate/kafka';
 import { env } from '@floodgate/config';
 
 /** What the CLI's sink commands read from the environment (the same variables as the sink). */
@@ -38,35 +28,6 @@ export async function openControl(config: CliSinkConfig): Promise<ControlSession
   return { nc, close: () => nc.close().catch(() => {}) };
 }
 
-export interface Members {
-  supervisors: SupervisorRecord[];
-  processes: ProcessRecord[];
-  actors: ActorRecord[];
-}
-
-/** Everything alive in the members bucket (entries expire SINK_MEMBER_TTL_MS after their last heartbeat). */
-export async function readMembers(nc: NatsConnection, config: CliSinkConfig): Promise<Members> {
-  const plane = sinkControlPlane(config.SINK_NATS_PREFIX);
-  const out: Members = { supervisors: [], processes: [], actors: [] };
-  let bucket: JsonBucket<MemberRecord>;
-  try {
-    bucket = await JsonBucket.open<MemberRecord>(nc, plane.membersBucket, { existing: true });
-  } catch (error) {
-    // No sink ever ran with this prefix: nothing is live.
-    if ((error as { context?: { missing?: boolean } }).context?.missing) return out;
-    throw error;
-  }
-  const entries = await bucket.entries();
-  for (const { value } of entries) {
-    if (value.kind === 'supervisor') out.supervisors.push(value);
-    else if (value.kind === 'process') out.processes.push(value);
-    else if (value.kind === 'actor') out.actors.push(value);
-  }
-  out.processes.sort((a, b) => a.id.localeCompare(b.id));
-  out.actors.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-  return out;
-}
-
 /** Consumer lag per partition for every (group, topic) pair, as Kafka sees it. */
 export async function readLag(config: CliSinkConfig, pairs: Array<{ group: string; topic: string }>): Promise<Map<string, PartitionLag[]>> {
   const out = new Map<string, PartitionLag[]>();
@@ -74,12 +35,12 @@ export async function readLag(config: CliSinkConfig, pairs: Array<{ group: strin
   // Log lines to stderr: stdout is the command's output (`status --json` must stay JSON while Kafka is away).
   const logger = createLogger('floodgate-cli', { level: process.env.LOG_LEVEL ?? 'error' }, process.stderr);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-cli', logger });
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   try {
-    for (const { group, topic } of pairs) out.set(`${group}\u0000${topic}`, await consumerLag(admin, group, topic));
+    for (const { group, topic } of pairs) out.set(`${group}\u0000${topic}`, await consumerLag(kafkaAdmin, group, topic));
   } finally {
-    await admin.disconnect().catch(() => {});
+    await kafkaAdmin.disconnect().catch(() => {});
   }
   return out;
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '@floodgate/config';
 import { buildStatusView, renderStatus } from './format.ts';
-import { cliSinkSchema, openControl, readFreshness, readLag, readMembers } from './control.ts';
+import { readMembers } from '@floodgate/sink-protocol';
+import { cliSinkSchema, openControl, readFreshness, readLag } from './control.ts';
 
 /**
  * `floodgate status`: every live sink process (from the NATS members bucket), its partition
@@ -25,7 +26,7 @@ export function registerStatusCommand(program: Command): void {
       const config = loadConfig(cliSinkSchema);
       const control = await openControl(config);
       try {
-        const members = await readMembers(control.nc, config);
+        const members = await readMembers(control.nc, config.SINK_NATS_PREFIX);
         const pairs = new Map<string, { group: string; topic: string }>();
         for (const p of members.processes) pairs.set(`${p.group}\u0000${p.topic}`, { group: p.group, topic: p.topic });
         for (const s of members.supervisors) pairs.set(`${s.group}\u0000${s.topic}`, { group: s.group, topic: s.topic });

@@ -7,6 +7,11 @@ import { stackDown, stackStatus, stackUp } from './stack.ts';
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 /** `floodgate stack up | down | status`. Configuration comes from the environment (see libs/config). */
+/** A command's result: as JSON with --json, else as the table `render` makes of it. */
+function print<T>(options: { json?: boolean }, result: T, render: (result: T) => string): void {
+  process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${render(result)}\n`);
+}
+
 export function registerStackCommands(program: Command): void {
   const stack = program
     .command('stack')
@@ -17,13 +22,7 @@ export function registerStackCommands(program: Command): void {
     .description('start what is not running yet and wait until every server answers; idempotent')
     .option('--json', 'print the resulting status as JSON')
     .action(async (options: { json?: boolean }) => {
-      const config = loadConfig(stackSchema);
-      const result = await stackUp(config, { say });
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      } else {
-        process.stdout.write(`${renderStatusTable(result.servers)}\n`);
-      }
+      print(options, await stackUp(loadConfig(stackSchema), { say }), (result) => renderStatusTable(result.servers));
     });
 
   stack
@@ -31,14 +30,9 @@ export function registerStackCommands(program: Command): void {
     .description('stop the servers `stack up` started (never external ones)')
     .option('--json', 'print what was stopped as JSON')
     .action(async (options: { json?: boolean }) => {
-      const config = loadConfig(stackSchema);
-      const result = await stackDown(config, { say });
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      } else {
-        const rows = result.servers.map((s) => [s.name, s.pid === null ? '-' : String(s.pid), s.action]);
-        process.stdout.write(`${renderTable(['NAME', 'PID', 'RESULT'], rows)}\n`);
-      }
+      print(options, await stackDown(loadConfig(stackSchema), { say }), (result) =>
+        renderTable(['NAME', 'PID', 'RESULT'], result.servers.map((s) => [s.name, s.pid === null ? '-' : String(s.pid), s.action])),
+      );
     });
 
   stack
@@ -46,12 +40,6 @@ export function registerStackCommands(program: Command): void {
     .description('each server: address, pid (or "external"), and whether it answers a real request now')
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }) => {
-      const config = loadConfig(stackSchema);
-      const status = await stackStatus(config);
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-      } else {
-        process.stdout.write(`${renderStatusTable(status.servers)}\n`);
-      }
+      print(options, await stackStatus(loadConfig(stackSchema)), (status) => renderStatusTable(status.servers));
     });
 }

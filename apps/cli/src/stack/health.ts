@@ -7,11 +7,12 @@ import { connect } from '@nats-io/transport-node';
 import { Kafka, logLevel } from 'kafkajs';
 import type { NatsSettings } from '@floodgate/config';
 import { natsConnectError, natsConnectOptions } from '@floodgate/nats';
+import { FloodgateError } from '@floodgate/errors';
 
 async function bounded<T>(what: string, timeoutMs: number, work: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new FloodgateError('STACK_UNHEALTHY', `${what}: no answer within ${timeoutMs} ms`, { retriable: true })), timeoutMs);
   });
   try {
     return await Promise.race([work(), timeout]);
@@ -34,15 +35,15 @@ export async function checkKafka(brokers: string[], timeoutMs: number): Promise<
     requestTimeout: timeoutMs,
     retry: { retries: 0 },
   });
-  const admin = kafka.admin();
+  const kafkaAdmin = kafka.admin();
   try {
     await bounded('kafka metadata request', timeoutMs, async () => {
-      await admin.connect();
-      await admin.listTopics();
-      await admin.describeGroups(['floodgate-stack-readiness']);
+      await kafkaAdmin.connect();
+      await kafkaAdmin.listTopics();
+      await kafkaAdmin.describeGroups(['floodgate-stack-readiness']);
     });
   } finally {
-    await admin.disconnect().catch(() => {});
+    await kafkaAdmin.disconnect().catch(() => {});
   }
 }
 
@@ -80,7 +81,7 @@ export async function checkClickHouse(url: string, username: string, password: s
     await bounded('clickhouse SELECT 1', timeoutMs, async () => {
       const result = await client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' });
       const rows = await result.json<{ ok: number | string }>();
-      if (rows.length !== 1 || Number(rows[0]!.ok) !== 1) throw new Error(`SELECT 1 returned ${JSON.stringify(rows)}`);
+      if (rows.length !== 1 || Number(rows[0]!.ok) !== 1) throw new FloodgateError('STACK_UNHEALTHY', `SELECT 1 returned ${JSON.stringify(rows)}`);
     });
   } finally {
     await client.close().catch(() => {});

@@ -1,11 +1,11 @@
 /**
- * Helpers for the sink's integration tests on the shared stack: per-test names (topic, group,
+ * Helpers for integration tests on the shared stack (written for the sink's, used by any): per-test names (topic, group,
  * NATS prefix, database), real sink / supervisor / chdb-server processes, a Kafka load generator
  * writing events exactly as the ingest worker does, and ClickHouse / NATS probes.
  */
+import { AssertionError } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -15,19 +15,12 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { clickhouseUrl, type StackConfig } from '@floodgate/config';
 import type { NormalisedEvent } from '@floodgate/event-model';
 import { createLogger } from '@floodgate/logging';
-import {
-  connectNats,
-  destroyBucket,
-  JsonBucket,
-  sinkControlPlane,
-  type ActorRecord,
-  type MemberRecord,
-  type NatsConnection,
-  type ProcessRecord,
-  type SupervisorRecord,
-} from '@floodgate/nats';
-import { stackConfigForTests, uniqueName, waitFor } from '@floodgate/testkit';
-import { consumerLag, type PartitionLag } from '../src/lag.ts';
+import { connectNats, destroyBucket, type NatsConnection } from '@floodgate/nats';
+import { readMembers, sinkControlPlane, type Members } from '@floodgate/sink-protocol';
+import { uniqueName } from './names.ts';
+import { stackConfigForTests } from './stack.ts';
+import { waitFor } from './wait.ts';
+import { consumerLag, type PartitionLag } from '@floodgate/kafka';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'sink');
@@ -133,7 +126,7 @@ export class AppProcess {
     return new Promise<LogEntry>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms`));
+        reject(new AssertionError({ message: `${this.name}: no ${what} within ${timeoutMs} ms` }));
       }, timeoutMs);
       const check = () => {
         const hit = find();
@@ -148,7 +141,7 @@ export class AppProcess {
         if (!this.waiters.has(check)) return;
         clearTimeout(timer);
         this.waiters.delete(check);
-        reject(new Error(`${this.name} exited while waiting for ${what}`));
+        reject(new AssertionError({ message: `${this.name} exited while waiting for ${what}` }));
       });
     });
   }
@@ -211,18 +204,6 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: 
   });
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** A private chdb-server process (its own data folder and port), for tests that stop ClickHouse. */
 export async function startChdbServer(label: string, port: number, dataDir: string): Promise<AppProcess> {
   // The same credentials as the shared endpoint: the sinks under test read those (the stack's
@@ -247,33 +228,33 @@ export function testKafka(stack: StackConfig): Kafka {
 
 /** Creates topics and waits until every partition has a leader (retrying Kafka's transient metadata errors). */
 export async function createTopics(kafka: Kafka, topics: string[], partitions = 6): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   try {
     await waitFor(
       async () => {
-        const existing = new Set(await admin.listTopics());
+        const existing = new Set(await kafkaAdmin.listTopics());
         const missing = topics.filter((t) => !existing.has(t));
         if (missing.length > 0) {
-          await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+          await kafkaAdmin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
         }
-        const metadata = await admin.fetchTopicMetadata({ topics });
+        const metadata = await kafkaAdmin.fetchTopicMetadata({ topics });
         return metadata.topics.every((t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0));
       },
       { timeoutMs: 30_000, intervalMs: 250, description: `topics ${topics.join(', ')} with leaders` },
     );
   } finally {
-    await admin.disconnect();
+    await kafkaAdmin.disconnect();
   }
 }
 
 export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   try {
-    await admin.deleteTopics({ topics, timeout: 10_000 }).catch(() => {});
+    await kafkaAdmin.deleteTopics({ topics, timeout: 10_000 }).catch(() => {});
   } finally {
-    await admin.disconnect();
+    await kafkaAdmin.disconnect();
   }
 }
 
@@ -351,12 +332,12 @@ export class EventProducer {
 }
 
 export async function groupLag(kafka: Kafka, group: string, topic: string): Promise<PartitionLag[]> {
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
   try {
-    return await consumerLag(admin, group, topic);
+    return await consumerLag(kafkaAdmin, group, topic);
   } finally {
-    await admin.disconnect();
+    await kafkaAdmin.disconnect();
   }
 }
 
@@ -416,11 +397,7 @@ export async function exactlyOnce(clickhouse: ClickHouseClient, database: string
 
 // --- NATS -------------------------------------------------------------------------------------
 
-export interface MembersView {
-  supervisors: SupervisorRecord[];
-  processes: ProcessRecord[];
-  actors: ActorRecord[];
-}
+export type MembersView = Members;
 
 export class ControlPlaneProbe {
   private constructor(
@@ -433,16 +410,8 @@ export class ControlPlaneProbe {
     return new ControlPlaneProbe(nc, names);
   }
 
-  async members(): Promise<MembersView> {
-    const plane = sinkControlPlane(this.names.prefix);
-    const bucket = await JsonBucket.open<MemberRecord>(this.nc, plane.membersBucket, { ttlMs: 3000 });
-    const out: MembersView = { supervisors: [], processes: [], actors: [] };
-    for (const { value } of await bucket.entries()) {
-      if (value.kind === 'supervisor') out.supervisors.push(value);
-      else if (value.kind === 'process') out.processes.push(value);
-      else out.actors.push(value);
-    }
-    return out;
+  members(): Promise<MembersView> {
+    return readMembers(this.nc, this.names.prefix);
   }
 
   /** Live processes that together own every one of `partitions` partitions, each once. */
@@ -469,4 +438,3 @@ export class ControlPlaneProbe {
   }
 }
 
-export { stackConfigForTests, waitFor };

@@ -1,4 +1,4 @@
-import { keyToken } from './names.ts';
+import { keyToken } from '@floodgate/nats';
 
 /**
  * The sink's control plane over NATS: names of its buckets and subjects, and the shapes of what it

@@ -3,6 +3,7 @@
  * (events and dead letters), a ClickHouse client, a NATS control-plane probe, a connected event
  * producer, and the sink processes the test starts, all stopped and removed again after the tests.
  */
+import { AssertionError } from 'node:assert';
 import { afterAll, beforeAll } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
@@ -13,7 +14,6 @@ import {
   createTopics,
   deleteTopics,
   launchSink,
-  stackConfigForTests,
   startSink,
   startSupervisor,
   testClickHouse,
@@ -24,6 +24,7 @@ import {
   type AppProcess,
   type TestNames,
 } from './harness.ts';
+import { stackConfigForTests } from './stack.ts';
 
 export interface SinkTestBedOptions {
   /** Partitions of the test's topics (default 6, as the sink is configured by sinkEnv). */
@@ -40,7 +41,7 @@ export interface LandedTimeouts {
 }
 
 function ready<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`sink test bed: ${what} is not set up yet (use it inside a test or a later hook)`);
+  if (value === undefined) throw new AssertionError({ message: `sink test bed: ${what} is not set up yet (use it inside a test or a later hook)` });
   return value;
 }
 

@@ -6,7 +6,7 @@ import { RestartTracker } from '@floodgate/actors';
 import { FloodgateError } from '@floodgate/errors';
 import { createLogger, type Logger } from '@floodgate/logging';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 type AppName = 'gateway' | 'sink';
 
