@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { FloodgateError } from '@floodgate/errors';
+import { applyLocalBrokerDefaults } from './local-brokers.ts';
 
 export interface LoadConfigOptions {
   /** Defaults to process.env; read when called, never at import time. */
@@ -43,6 +44,7 @@ export function loadConfig<Shape extends z.ZodRawShape>(
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
+  applyLocalBrokerDefaults(raw, keys);
 
   const result = schema.safeParse(raw);
   if (!result.success) {
