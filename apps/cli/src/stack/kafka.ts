@@ -163,7 +163,21 @@ export function cachedKafkaLibs(cacheDir: string): string | undefined {
  * (and again if the pom changes). The fetch goes to a temporary folder renamed into place, so an
  * interrupted fetch never looks complete.
  */
-export async function ensureKafkaJars(cacheDir: string, logFile: string, say: (line: string) => void): Promise<string> {
+export function ensureKafkaJars(cacheDir: string, logFile: string, say: (line: string) => void): Promise<string> {
+  // The brokers of a local cluster prepare concurrently in one process: they share one fetch, or
+  // they would all fetch into the same temporary folder (named by this pid) at once.
+  const key = path.resolve(cacheDir);
+  let fetch = jarFetches.get(key);
+  if (!fetch) {
+    fetch = fetchKafkaJars(cacheDir, logFile, say).finally(() => jarFetches.delete(key));
+    jarFetches.set(key, fetch);
+  }
+  return fetch;
+}
+
+const jarFetches = new Map<string, Promise<string>>();
+
+async function fetchKafkaJars(cacheDir: string, logFile: string, say: (line: string) => void): Promise<string> {
   const cached = cachedKafkaLibs(cacheDir);
   if (cached) return cached;
   const mvn = findExecutable('mvn');
