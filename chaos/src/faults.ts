@@ -60,7 +60,7 @@ export const FAULTS: Fault[] = [
   {
     id: '1-sink-kill',
     title: 'sink process SIGKILL under load (inserts run every ~1 s)',
-    loadSeconds: 20,
+    loadSeconds: 15,
     async inject(ctx) {
       const [pid] = sinkPids(ctx.startPid);
       if (pid === undefined) throw new Error('no sink process found');
@@ -74,7 +74,7 @@ export const FAULTS: Fault[] = [
   {
     id: '2-broker-stop',
     title: 'Kafka broker SIGSTOP 12 s (> produce timeout 5 s), SIGCONT',
-    loadSeconds: 25,
+    loadSeconds: 24,
     async inject(ctx) {
       const name = broker(ctx);
       const pid = stackPid(ctx, name);
@@ -87,7 +87,7 @@ export const FAULTS: Fault[] = [
   {
     id: '3-broker-restart',
     title: 'Kafka broker restart (SIGTERM, stack up)',
-    loadSeconds: 25,
+    loadSeconds: 24,
     async inject(ctx) {
       const name = broker(ctx);
       const pid = stackPid(ctx, name);
@@ -115,7 +115,7 @@ export const FAULTS: Fault[] = [
   {
     id: '5-nats-restart',
     title: 'NATS restart (SIGTERM, stack up)',
-    loadSeconds: 20,
+    loadSeconds: 15,
     async inject(ctx) {
       const pid = stackPid(ctx, 'nats');
       signal(pid, 'SIGTERM');
@@ -127,7 +127,7 @@ export const FAULTS: Fault[] = [
   {
     id: '6a-gateway-term',
     title: 'gateway process SIGTERM (graceful drain; the primary starts a new one)',
-    loadSeconds: 20,
+    loadSeconds: 15,
     async inject(ctx) {
       const { workers } = gatewayPids(ctx.startPid);
       const pid = workers[0];
@@ -141,7 +141,7 @@ export const FAULTS: Fault[] = [
   {
     id: '6b-gateway-kill',
     title: 'gateway process SIGKILL (requests in flight cut: ambiguous)',
-    loadSeconds: 20,
+    loadSeconds: 15,
     async inject(ctx) {
       const { workers } = gatewayPids(ctx.startPid);
       const pid = workers[ctx.run % 2];
@@ -168,7 +168,7 @@ export const FAULTS: Fault[] = [
   {
     id: '8-broker-lost',
     title: 'one broker of three SIGKILLed under load (stays down for the run)',
-    loadSeconds: 25,
+    loadSeconds: 22,
     async inject(ctx) {
       const name = broker(ctx);
       const pid = stackPid(ctx, name);

@@ -8,17 +8,17 @@
  *
  *   npm run test:chaos [-- --runs 3] [-- --only 1-sink-kill,8-broker-lost] [-- --keep]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderTable } from '@floodgate/tables';
 import { createWorld, type ChaosWorld } from './env.ts';
 import { FAULTS, type Fault, type FaultContext } from './faults.ts';
 import { KafkaWatch, sampleLag } from './kafka-watch.ts';
-import { bringUp, tearDown, type RunningWorld } from './pipeline.ts';
+import { bringUp, gatewayReady, tearDown, type RunningWorld } from './pipeline.ts';
 import { gatewayPids, runCli, sinkPids, waitFor } from './procs.ts';
 
-const WARMUP_MS = 8_000;
+const WARMUP_MS = 6_000;
 
 interface BenchDelivery {
   checked?: boolean;
@@ -88,10 +88,11 @@ async function bench(world: ChaosWorld, target: 'http' | 'ws', seconds: number, 
     path.join(world.home, 'logs', 'chaos-bench.log'),
     600_000,
   );
+  // The report file, not stdout: a client library may print to stdout while a broker is down.
   try {
-    return JSON.parse(r.stdout) as BenchReport;
+    return JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as BenchReport;
   } catch {
-    throw new Error(`bench ${target} (exit ${r.code}) printed no report: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+    throw new Error(`bench ${target} (exit ${r.code}) wrote no report: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
   }
 }
 
@@ -100,6 +101,7 @@ async function settle(ctx: Omit<FaultContext, 'run'>): Promise<void> {
   await waitFor('all partitions fully replicated', () => ctx.watch.fullyReplicated().catch(() => false), 180_000, 1_000);
   await waitFor('2 gateway processes', () => gatewayPids(ctx.startPid).workers.length === 2, 60_000);
   await waitFor('1 sink process', () => sinkPids(ctx.startPid).length === 1, 60_000);
+  await gatewayReady(ctx.world);
 }
 
 async function runOnce(fault: Fault, ctx: FaultContext, apiKey: string): Promise<RunResult> {

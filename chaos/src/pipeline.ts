@@ -34,6 +34,7 @@ export async function bringUp(world: ChaosWorld, say: (line: string) => void): P
     assertRunning();
     return gatewayPids(startPid).workers.length === 2 && sinkPids(startPid).length === 1;
   }, 180_000, 500);
+  await gatewayReady(world);
   const apiKey = await waitFor('the development API key', () => {
     try {
       return readFileSync(path.join(world.home, 'dev-api-key'), 'utf8').trim();
@@ -79,4 +80,17 @@ export function worldRss(world: ChaosWorld, running: RunningWorld): { name: stri
   sinkPids(running.startPid).forEach((pid, i) => out.push({ name: `sink process ${i + 1}`, pid, rssMiB: rss(pid) }));
   out.push({ name: 'floodgate start', pid: running.startPid, rssMiB: rss(running.startPid) });
   return out;
+}
+
+/** The gateway answers /readyz on its admin port (it listens and reaches Kafka). */
+export async function gatewayReady(world: ChaosWorld, timeoutMs = 120_000): Promise<void> {
+  await waitFor('the gateway to answer /readyz', async () => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${world.ports.admin}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }, timeoutMs, 500);
 }
