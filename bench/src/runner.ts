@@ -18,6 +18,14 @@ import { consumerLag, proveDelivery } from './proof.ts';
 import type { BenchReport, FindMaxResult, FindMaxStep, TimelinePoint } from './report.ts';
 import { ResourceSampler } from './resources.ts';
 import { storeRun } from './store.ts';
+
+/**
+ * The bench's own log (the Kafka client's warnings while a broker is down, among others): on
+ * stderr, because stdout carries the report and `--json` must print nothing but JSON there.
+ */
+export function benchLogger(level = process.env.LOG_LEVEL ?? 'warn') {
+  return createLogger('bench', { level }, process.stderr);
+}
 import { Collector } from './stats.ts';
 import { judgeRun, type Slo } from './verdict.ts';
 import { checkApiKey } from './preflight.ts';
@@ -215,7 +223,7 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   });
   sampler.start();
 
-  const logger = createLogger('bench', { level: process.env.LOG_LEVEL ?? 'warn' });
+  const logger = benchLogger();
   const kafka = o.proof || o.findMax ? createKafka({ brokers: o.stack.kafkaBrokers, clientId: 'floodgate-bench', logger }) : undefined;
   const admin = kafka?.admin();
   let adminReady = false;
