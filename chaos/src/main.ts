@@ -195,6 +195,16 @@ async function main(): Promise<number> {
   mkdirSync(path.join(world.home, 'logs'), { recursive: true });
   say(`private stack in ${world.home} (jar cache ${world.cache}); brokers ${world.brokers.join(',')}, gateway :${world.ports.gateway}`);
   let running: RunningWorld | undefined;
+  // Ctrl-C (or SIGTERM) still stops the private stack and pipeline; a second one exits at once.
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    say('interrupted: stopping the private pipeline and stack (again to exit at once)');
+    void tearDown(world, running, true).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const watch = new KafkaWatch(world.brokers);
   const results: RunResult[] = [];
   let failed = true;

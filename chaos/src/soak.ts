@@ -67,6 +67,15 @@ async function main(): Promise<number> {
   say(`private stack in ${world.home}; load: HTTP, batch ${opts.batch}`);
   let running: RunningWorld | undefined;
   let ok = false;
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    say('interrupted: stopping the private pipeline and stack (again to exit at once)');
+    void tearDown(world, running, true).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     running = await bringUp(world, say);
     let rate = opts.rate;
