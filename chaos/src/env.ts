@@ -35,14 +35,16 @@ function portFree(port: number): Promise<boolean> {
 /** A block of 16 consecutive free ports (brokers at base, base+2, base+4; controllers on +1). */
 export async function findPorts(): Promise<ChaosPorts> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 2_000) * 16;
+    // Below Linux's ephemeral range (32768+), where outgoing connections could take a port between
+    // this check and the server's bind.
+    const base = 20_000 + Math.floor(Math.random() * 750) * 16;
     const all = Array.from({ length: 16 }, (_, i) => base + i);
     const free = await Promise.all(all.map(portFree));
     if (free.every(Boolean)) {
       return { brokers: [base, base + 2, base + 4], nats: base + 6, clickhouse: base + 7, gateway: base + 8, admin: base + 9, sinkAdmin: base + 10 };
     }
   }
-  throw new Error('no block of 16 free ports found between 20000 and 52000');
+  throw new Error('no block of 16 free ports found between 20000 and 32000');
 }
 
 export interface ChaosWorld {
