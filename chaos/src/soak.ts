@@ -44,7 +44,15 @@ interface Phase {
   ok: boolean;
 }
 
-async function bench(world: ChaosWorld, running: RunningWorld, scenario: string[], tag: string): Promise<Record<string, any>> {
+/** The parts of the bench's report.json the soak reads. */
+interface SoakBenchReport {
+  runId: string;
+  latencyMs?: { p50: number; p99: number };
+  findMax?: { highestHeldRate: number };
+  delivery?: { checked?: boolean; ok?: boolean; acknowledged: number; rows: number; missing: number; duplicateIds: number; ambiguous: number; reason: string; e2eMs?: { p99: number } };
+}
+
+async function bench(world: ChaosWorld, running: RunningWorld, scenario: string[], tag: string): Promise<SoakBenchReport> {
   const out = path.join(world.home, 'bench', tag);
   const r = await runCli(
     ['bench', ...scenario, '--url', `http://127.0.0.1:${world.ports.gateway}`, '--no-store', '--quiet', '--json', '--out', out],
@@ -53,7 +61,7 @@ async function bench(world: ChaosWorld, running: RunningWorld, scenario: string[
     3 * 60 * 60_000,
   );
   try {
-    return JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as Record<string, any>;
+    return JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as SoakBenchReport;
   } catch {
     throw new Error(`bench ${scenario[0]} (exit ${r.code}) wrote no report: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
   }
@@ -82,7 +90,7 @@ async function main(): Promise<number> {
     let maxNote = `--rate ${rate} given`;
     if (rate === undefined) {
       say('find-max (steps of 10 s)...');
-      const fm = await bench(world, running, ['find-max', '--batch', String(opts.batch), '--max-steps', '10', '--threads', '1'], 'find-max');
+      const fm = await bench(world, running, ['find-max', '--batch', String(opts.batch), '--start-rate', '20', '--max-steps', '10', '--threads', '1'], 'find-max');
       const held = Number(fm.findMax?.highestHeldRate ?? 0);
       if (!(held > 0)) throw new Error('find-max found no rate that held');
       rate = Math.max(1, Math.floor(held * 0.8));
@@ -95,21 +103,21 @@ async function main(): Promise<number> {
     for (const [name, seconds] of plan) {
       say(`${name}: ${seconds} s`);
       const r = await bench(world, running, ['constant', '--rate', String(rate), '--batch', String(opts.batch), '--duration', `${seconds}s`, '--threads', '1', '--proof-timeout', '300s'], name.replace(/ /g, '-'));
-      const d = r.delivery ?? {};
+      const d = r.delivery;
       phases.push({
         name,
         seconds,
         runId: String(r.runId),
         p50: Number(r.latencyMs?.p50 ?? 0),
         p99: Number(r.latencyMs?.p99 ?? 0),
-        e2eP99: Number(d.e2eMs?.p99 ?? 0),
-        acknowledged: Number(d.acknowledged ?? 0),
-        rows: Number(d.rows ?? 0),
-        missing: Number(d.missing ?? 0),
-        duplicates: Number(d.duplicateIds ?? 0),
-        ambiguous: Number(d.ambiguous ?? 0),
-        proof: String(d.reason ?? 'no proof'),
-        ok: d.checked === true && d.ok === true && Number(d.missing) === 0 && Number(d.duplicateIds) === 0 && Number(d.acknowledged) > 0,
+        e2eP99: Number(d?.e2eMs?.p99 ?? 0),
+        acknowledged: Number(d?.acknowledged ?? 0),
+        rows: Number(d?.rows ?? 0),
+        missing: Number(d?.missing ?? 0),
+        duplicates: Number(d?.duplicateIds ?? 0),
+        ambiguous: Number(d?.ambiguous ?? 0),
+        proof: d?.reason ?? 'no proof',
+        ok: d?.checked === true && d.ok === true && d.missing === 0 && d.duplicateIds === 0 && d.acknowledged > 0,
       });
     }
     const rssEnd = worldRss(world, running);
