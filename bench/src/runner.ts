@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { FloodgateError } from '@floodgate/errors';
 import { createKafka } from '@floodgate/kafka';
+import type { Admin } from 'kafkajs';
 import { createLogger } from '@floodgate/logging';
 import { checkDuration, checkTarget, formatDuration } from './guard.ts';
 import { createHistogram, percentileCurve, summarize } from './histogram.ts';
@@ -226,6 +227,8 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   const logger = benchLogger();
   const kafka = o.proof || o.findMax ? createKafka({ brokers: o.stack.kafkaBrokers, clientId: 'floodgate-bench', logger }) : undefined;
   const admin = kafka?.admin();
+  /** Admin clients the delivery proof made after the first one hung (closed at the end). */
+  const extraAdmins: Admin[] = [];
   let adminReady = false;
   if (admin) {
     try {
@@ -346,6 +349,12 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
       delivery = await proveDelivery({
         clickhouse,
         admin,
+        freshAdmin: async () => {
+          const fresh = kafka!.admin();
+          extraAdmins.push(fresh);
+          await fresh.connect();
+          return fresh;
+        },
         groupId: o.stack.groupId,
         topic: o.stack.topic,
         database: o.stack.database,
@@ -364,6 +373,7 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
     }
   }
   await admin?.disconnect().catch(() => {});
+  for (const extra of extraAdmins) await extra.disconnect().catch(() => {});
 
   // The report.
   const loadMs = [...phaseResults.values()].reduce((sum, p) => sum + p.durationMs, 0);
