@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, stackSchema } from '@floodgate/config';
-import { renderServerProperties } from '../src/stack/kafka.ts';
+import { newClusterId, renderServerProperties } from '../src/stack/kafka.ts';
 import { serverPlans } from '../src/stack/servers.ts';
 
 const HOME = '/tmp/fg-home';
@@ -95,5 +95,11 @@ describe('KAFKA_LOCAL_BROKERS=3: the local replicated Kafka', () => {
       'default.replication.factor': '3',
       'min.insync.replicas': '2',
     });
+  });
+
+  it('makes cluster ids StorageTool takes: 22 base64url characters, never a leading "-" (read as an option by `format -t`)', () => {
+    const ids = Array.from({ length: 5000 }, newClusterId);
+    expect(ids.every((id) => /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(5000);
   });
 });

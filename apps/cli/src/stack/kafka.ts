@@ -258,9 +258,21 @@ export async function ensureKafkaStorage(
  */
 export function sharedClusterId(file: string): string {
   try {
-    writeFileSync(file, `${randomBytes(16).toString('base64url')}\n`, { flag: 'wx' });
+    writeFileSync(file, `${newClusterId()}\n`, { flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * 16 random bytes as base64url, never starting with '-': StorageTool's `-t <id>` would take such an
+ * id for an option ("argument --cluster-id/-t: expected one argument"); Kafka's own Uuid.randomUuid
+ * draws again for the same reason.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
