@@ -359,7 +359,16 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         // Bound to the consumer this actor was started for: a commit never goes through a later one.
         commit: async (offset) => {
           if (!run.alive) throw new Error('the kafka consumer this partition was assigned by is gone');
-          await run.consumer.commitOffsets([{ topic, partition, offset: String(offset) }]);
+          try {
+            await run.consumer.commitOffsets([{ topic, partition, offset: String(offset) }]);
+          } catch (error) {
+            // The group coordinator moved (its broker restarted). kafkajs keeps committing to the
+            // broker it found first for as long as that one is connected, so every later commit
+            // fails the same way and the partitions never drain (found by the chaos suite, fault 3).
+            // A new consumer looks the coordinator up again: treated as a consumer crash.
+            if ((error as { type?: string }).type === 'NOT_COORDINATOR_FOR_GROUP') onCrash(run, error);
+            throw error;
+          }
         },
         metrics,
         logger,
