@@ -366,7 +366,7 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
             // broker it found first for as long as that one is connected, so every later commit
             // fails the same way and the partitions never drain (found by the chaos suite, fault 3).
             // A new consumer looks the coordinator up again: treated as a consumer crash.
-            if ((error as { type?: string }).type === 'NOT_COORDINATOR_FOR_GROUP') onCrash(run, error);
+            if (coordinatorMoved(error)) onCrash(run, error);
             throw error;
           }
         },
@@ -692,4 +692,18 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     ended,
     refreshLag,
   };
+}
+
+/**
+ * True when a commit failed because the consumer's cached group coordinator is no longer the
+ * coordinator (NOT_COORDINATOR_FOR_GROUP) or no longer in the metadata (KafkaJSBrokerNotFound),
+ * however deep kafkajs wrapped it (KafkaJSNumberOfRetriesExceeded carries it as `cause`).
+ */
+export function coordinatorMoved(error: unknown): boolean {
+  let e = error as { type?: string; name?: string; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 6; depth++) {
+    if (e.type === 'NOT_COORDINATOR_FOR_GROUP' || e.name === 'KafkaJSBrokerNotFound') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }
