@@ -61,10 +61,39 @@ function scheduleTick(): void {
   }, wait);
 }
 
+/** A request sent and not yet counted; `counted` is set once it is (by its answer or as unanswered). */
+interface Pending {
+  events: number;
+  counted: boolean;
+}
+const pending = new Set<Pending>();
+
 function fire(intendedAtMs: number): Promise<void> {
   const body = pool[nextBody++ % pool.length]!;
   recorder.onSent(body.events);
-  return target.send(body, intendedAtMs).then((outcome) => recorder.onOutcome(outcome, body.events, nowMs()));
+  const request: Pending = { events: body.events, counted: false };
+  pending.add(request);
+  return target.send(body, intendedAtMs).then((outcome) => {
+    pending.delete(request);
+    if (request.counted) return;
+    request.counted = true;
+    recorder.onOutcome(outcome, body.events, nowMs());
+  });
+}
+
+/**
+ * Requests still without an answer when the bench stops waiting (the drain bound) are failures of
+ * unknown outcome: the gateway may have written them. Counted here, and never again if the answer
+ * comes later, so the delivery proof allows their rows (ambiguous) instead of finding rows that
+ * were neither acknowledged nor ambiguous.
+ */
+const UNANSWERED_KEY = 'no answer within the drain bound';
+function countUnanswered(): void {
+  for (const request of pending) {
+    request.counted = true;
+    recorder.onOutcome({ ok: false, key: UNANSWERED_KEY, eventsAcked: 0, latencyMs: 0, serviceMs: 0 }, request.events, nowMs());
+  }
+  pending.clear();
 }
 
 async function runPhase(message: Extract<ToWorker, { type: 'phase' }>): Promise<void> {
@@ -104,8 +133,10 @@ async function runPhase(message: Extract<ToWorker, { type: 'phase' }>): Promise<
   while (inflight.size > 0 && nowMs() < deadline) {
     await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 100))]);
   }
+  const undrained = inflight.size;
+  countUnanswered();
   flush();
-  post({ type: 'phase-done', phase: message.phase, dispatched: result.dispatched, intended: result.intended, stoppedEarly: result.stoppedEarly, undrained: inflight.size });
+  post({ type: 'phase-done', phase: message.phase, dispatched: result.dispatched, intended: result.intended, stoppedEarly: result.stoppedEarly, undrained });
 }
 
 port.on('message', (message: ToWorker) => {

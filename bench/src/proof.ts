@@ -133,6 +133,12 @@ export interface ProveOptions extends ProofQueryOptions {
   say?: (line: string) => void;
   /** True: stop waiting (Ctrl-C twice) and throw. */
   shouldAbort?: () => boolean;
+  /**
+   * A new connected admin client, used when a lag read does not answer within `lagReadTimeoutMs`:
+   * a kafkajs client whose broker was frozen and continued can keep a request queued for ever.
+   */
+  freshAdmin?: () => Promise<Admin>;
+  lagReadTimeoutMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -142,10 +148,35 @@ async function queryRows<T>(client: ClickHouseClient, query: string, params: Rec
   return result.json<T>();
 }
 
+/** `work`, or a rejection once `ms` passed without an answer. */
+function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 export async function proveDelivery(o: ProveOptions): Promise<DeliveryProof> {
   const started = Date.now();
   const deadline = started + o.timeoutMs;
-  let lag = await consumerLag(o.kafkaAdmin, o.groupId, o.topic);
+  let kafkaAdmin = o.kafkaAdmin;
+  const readTimeout = o.lagReadTimeoutMs ?? 20_000;
+  // Until the deadline, a lag read that hangs or fails is tried again with a new admin client (when
+  // one can be made); the last failure is thrown only when no read succeeded by the deadline.
+  const readLag = async (): Promise<Awaited<ReturnType<typeof consumerLag>>> => {
+    for (;;) {
+      try {
+        return await within(readTimeout, 'reading the consumer lag', consumerLag(kafkaAdmin, o.groupId, o.topic));
+      } catch (error) {
+        if (!o.freshAdmin || Date.now() >= deadline) throw error;
+        o.say?.(`delivery proof: ${(error as Error).message}; trying again with a new Kafka admin client`);
+        await sleep(500);
+        kafkaAdmin = await within(readTimeout, 'connecting a new admin client', o.freshAdmin()).catch(() => kafkaAdmin);
+      }
+    }
+  };
+  let lag = await readLag();
   let lastSaid = 0;
   while (lag.total > 0 && Date.now() < deadline) {
     if (o.shouldAbort?.()) throw new Error('skipped while waiting for consumer lag (interrupted twice)');
@@ -154,7 +185,7 @@ export async function proveDelivery(o: ProveOptions): Promise<DeliveryProof> {
       lastSaid = Date.now();
     }
     await sleep(250);
-    lag = await consumerLag(o.kafkaAdmin, o.groupId, o.topic);
+    lag = await readLag();
   }
   const lagWaitMs = Date.now() - started;
   const q = proofQueries(o);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { FloodgateError } from '@floodgate/errors';
 import { createKafka } from '@floodgate/kafka';
+import type { Admin } from 'kafkajs';
 import { createLogger } from '@floodgate/logging';
 import { checkDuration, checkTarget, formatDuration } from './guard.ts';
 import { createHistogram, percentileCurve, summarize } from './histogram.ts';
@@ -19,6 +20,14 @@ import type { BenchReport, FindMaxResult, FindMaxStep, TimelinePoint } from './r
 import { ResourceSampler } from './resources.ts';
 import { latestCeiling, storeRun } from './store.ts';
 import { ceilingFractions } from './ceiling.ts';
+
+/**
+ * The bench's own log (the Kafka client's warnings while a broker is down, among others): on
+ * stderr, because stdout carries the report and `--json` must print nothing but JSON there.
+ */
+export function benchLogger(level = process.env.LOG_LEVEL ?? 'warn') {
+  return createLogger('bench', { level }, process.stderr);
+}
 import { Collector } from './stats.ts';
 import { judgeRun, type Slo } from './verdict.ts';
 import { checkApiKey } from './preflight.ts';
@@ -218,9 +227,11 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   });
   sampler.start();
 
-  const logger = createLogger('bench', { level: process.env.LOG_LEVEL ?? 'warn' });
+  const logger = benchLogger();
   const kafka = o.proof || o.findMax ? createKafka({ brokers: o.stack.kafkaBrokers, clientId: 'floodgate-bench', logger }) : undefined;
   const kafkaAdmin = kafka?.admin();
+  /** Admin clients the delivery proof made after the first one hung (closed at the end). */
+  const extraAdmins: Admin[] = [];
   let kafkaAdminReady = false;
   if (kafkaAdmin) {
     try {
@@ -341,6 +352,12 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
       delivery = await proveDelivery({
         clickhouse,
         kafkaAdmin,
+        freshAdmin: async () => {
+          const fresh = kafka!.admin();
+          extraAdmins.push(fresh);
+          await fresh.connect();
+          return fresh;
+        },
         groupId: o.stack.groupId,
         topic: o.stack.topic,
         database: o.stack.database,
@@ -359,6 +376,7 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
     }
   }
   await kafkaAdmin?.disconnect().catch(() => {});
+  for (const extra of extraAdmins) await extra.disconnect().catch(() => {});
 
   // The report.
   const loadMs = [...phaseResults.values()].reduce((sum, p) => sum + p.durationMs, 0);

@@ -126,6 +126,23 @@ describe('pipeline: HTTP to ClickHouse', () => {
     expect(await sources(`${database}.events_unique`)).toEqual(['/a', '/b']);
   });
 
+  it('keeps one subject in order: array order within a request, and request order across requests that each waited for their 202', async () => {
+    // 20 requests of 5 events each, sent one after the other (over two gateway processes, so over
+    // two producers): one key (tenant/subject), one partition, Kafka offsets in the sending order.
+    for (let r = 0; r < 20; r++) {
+      const events = Array.from({ length: 5 }, (_, j) => ({ type: 'order.check', subject: 'order-key', data: { seq: r * 5 + j } }));
+      expect((await post(JSON.stringify(events))).status).toBe(202);
+    }
+    await waitFor(async () => (await rowCount(`type = 'order.check'`)) === 100, { timeoutMs: 30_000, intervalMs: 100, description: '100 order.check rows' });
+    const result = await clickhouse.query({
+      query: `SELECT JSONExtractInt(data, 'seq') AS seq, kafka_partition AS p FROM ${database}.events WHERE type = 'order.check' ORDER BY kafka_offset`,
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{ seq: number; p: number }>();
+    expect(new Set(rows.map((r) => r.p)).size).toBe(1);
+    expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
   it('lands 10,000 events from concurrent single and array requests exactly once', async () => {
     const total = 10_000;
     const clients = 8;

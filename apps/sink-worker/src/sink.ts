@@ -344,7 +344,16 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
         // Bound to the consumer this actor was started for: a commit never goes through a later one.
         commit: async (offset) => {
           if (!run.alive) throw new FloodgateError('KAFKA_COMMIT_FAILED', 'the kafka consumer this partition was assigned by is gone', { retriable: true, context: { topic, partition } });
-          await run.consumer.commitOffsets([{ topic, partition, offset: String(offset) }]);
+          try {
+            await run.consumer.commitOffsets([{ topic, partition, offset: String(offset) }]);
+          } catch (error) {
+            // The group coordinator moved (its broker restarted). kafkajs keeps committing to the
+            // broker it found first for as long as that one is connected, so every later commit
+            // fails the same way and the partitions never drain (found by the chaos suite, fault 3).
+            // A new consumer looks the coordinator up again: treated as a consumer crash.
+            if (coordinatorMoved(error)) onCrash(run, error);
+            throw error;
+          }
         },
         metrics,
         logger,
@@ -668,4 +677,18 @@ export function createSink(config: SinkConfig, deps: SinkDeps): Sink {
     ended,
     refreshLag,
   };
+}
+
+/**
+ * True when a commit failed because the consumer's cached group coordinator is no longer the
+ * coordinator (NOT_COORDINATOR_FOR_GROUP) or no longer in the metadata (KafkaJSBrokerNotFound),
+ * however deep kafkajs wrapped it (KafkaJSNumberOfRetriesExceeded carries it as `cause`).
+ */
+export function coordinatorMoved(error: unknown): boolean {
+  let e = error as { type?: string; name?: string; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 6; depth++) {
+    if (e.type === 'NOT_COORDINATOR_FOR_GROUP' || e.name === 'KafkaJSBrokerNotFound') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { FloodgateError } from '@floodgate/errors';
 import { applyStackCredentials, resolveStackHome } from './credentials.ts';
 import { unknownKeysOfOurs } from './keys.ts';
+import { applyLocalBrokerDefaults } from './local-brokers.ts';
 
 export interface LoadConfigOptions {
   /** Defaults to process.env; read when called, never at import time. */
@@ -51,6 +52,7 @@ export function loadConfig<Shape extends z.ZodRawShape>(
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
+  applyLocalBrokerDefaults(raw, keys);
   applyStackCredentials(raw, keys, resolveStackHome(env.FLOODGATE_HOME || fileHome));
 
   const result = schema.safeParse(raw);

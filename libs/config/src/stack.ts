@@ -25,8 +25,23 @@ export const stackSchema = z.object({
     .min(1)
     .optional()
     .transform((p) => (p === undefined ? undefined : path.resolve(p))),
+  /**
+   * Brokers `stack up` runs on this machine: 1 (default, one KRaft broker+controller) or 3 (a
+   * replicated cluster of three broker+controllers sharing one quorum). With 3, unset
+   * KAFKA_BROKERS defaults to 127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096, and unset
+   * KAFKA_REPLICATION_FACTOR / KAFKA_MIN_INSYNC_REPLICAS to 3 / 2 (libs/config/src/local-brokers.ts).
+   */
+  KAFKA_LOCAL_BROKERS: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === 1 || n === 3, 'must be 1 or 3')
+    .default(1),
+  /** Bootstrap brokers; with KAFKA_LOCAL_BROKERS=3 every one of the three, in node order. */
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),
-  /** KRaft controller port of the local broker (`stack up` only); unset: the broker port + 1. */
+  /**
+   * KRaft controller port of the local broker (`stack up` only); unset: the broker port + 1. With
+   * KAFKA_LOCAL_BROKERS=3 each broker's controller is always on its broker port + 1.
+   */
   KAFKA_CONTROLLER_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /**
    * One URL or several, comma-separated. May carry credentials (`nats://user:password@host:4222` or

@@ -1,4 +1,4 @@
-import { CompressionTypes, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type RecordMetadata } from 'kafkajs';
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 import { producerConfig } from './client.ts';
 
@@ -47,6 +47,19 @@ interface PendingSend {
 }
 
 /**
+ * The partitions messages were assigned to that have no successful entry in the produce response.
+ * kafkajs resolves a send without writing some of its messages when a partition's leader moves
+ * during the send: its retry re-groups the messages by the new leaders but sends only to brokers
+ * that have not answered yet, so messages whose new leader already answered (for its other
+ * partitions) are never sent, and the send resolves as if they were written. Found by the chaos
+ * suite (a broker frozen, then continued: fault 2); such a send must be a failure, never a 202.
+ */
+export function uncovered(partitions: Iterable<number>, metadata: RecordMetadata[], topic: string): number[] {
+  const written = new Set(metadata.filter((m) => m.topicName === topic && m.errorCode === 0).map((m) => m.partition));
+  return [...new Set(partitions)].filter((p) => !written.has(p)).sort((a, b) => a - b);
+}
+
+/**
  * An idempotent, acks=all producer that does the batching kafkajs lacks (it has no linger): while
  * one produce request is in flight, later sends queue up, and the next request carries all of
  * them. One request in flight keeps the idempotent producer's sequence numbers in order.
@@ -74,13 +87,26 @@ export class BatchingProducer {
   /** The kafkajs send of the current (or last) produce request, settled or not. */
   private lastSend: Promise<unknown> = Promise.resolve();
   private disconnecting: Promise<void> | undefined;
+  /** Partitions the kafkajs send in flight assigned its messages to (one send at a time). */
+  private sentPartitions = new Set<number>();
 
   constructor(kafka: Kafka, options: BatchingProducerOptions) {
     this.topic = options.topic;
     this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
-    this.producer = kafka.producer(producerConfig({ idempotent: true }));
+    this.producer = kafka.producer({
+      ...producerConfig({ idempotent: true }),
+      // Wrapped to note every partition the request in flight writes to (see `uncovered`).
+      createPartitioner: () => {
+        const partition = Partitioners.DefaultPartitioner();
+        return (args) => {
+          const p = partition(args);
+          this.sentPartitions.add(p);
+          return p;
+        };
+      },
+    });
   }
 
   connect(): Promise<void> {
@@ -149,7 +175,12 @@ export class BatchingProducer {
       }
       const messages = batch.length === 1 ? batch[0]!.messages : batch.flatMap((p) => p.messages);
       try {
+        this.sentPartitions = new Set();
         const metadata = await this.sendWithTimeout(messages);
+        const missing = uncovered(this.sentPartitions, metadata, this.topic);
+        if (missing.length > 0) {
+          throw new FloodgateError('KAFKA_UNAVAILABLE', `Kafka acknowledged the produce request without partition(s) ${missing.join(', ')} (kafkajs skipped them on a retry after a leader change)`, { retriable: true, context: { topic: this.topic } });
+        }
         for (const p of batch) p.resolve(metadata);
       } catch (cause) {
         const reason = cause instanceof Error ? cause : new FloodgateError('KAFKA_UNAVAILABLE', String(cause), { cause, retriable: true });

@@ -85,3 +85,69 @@ describe('BatchingProducer', () => {
     expect(sends).toHaveLength(1);
   });
 });
+
+describe('BatchingProducer: a send kafkajs resolves without writing some partitions', () => {
+  /**
+   * A kafkajs stand-in that partitions the messages with the producer's own partitioner (as
+   * kafkajs does on every attempt) and answers with what the test says the brokers answered.
+   */
+  function partitioningKafka() {
+    let partitioner: ((args: { topic: string; partitionMetadata: { partitionId: number; leader: number }[]; message: Message }) => number) | undefined;
+    const sends: { partitions: number[]; resolve: (m: RecordMetadata[]) => void }[] = [];
+    const producer = {
+      connect: async () => {},
+      disconnect: async () => {},
+      send: (record: ProducerRecord) =>
+        new Promise<RecordMetadata[]>((resolve) => {
+          const partitionMetadata = Array.from({ length: 6 }, (_, i) => ({ partitionId: i, leader: 1 + (i % 3) }));
+          const partitions = record.messages.map((message) => partitioner!({ topic: record.topic, partitionMetadata, message }));
+          sends.push({ partitions: [...new Set(partitions)].sort(), resolve });
+        }),
+    };
+    const kafka = {
+      producer: (options: { createPartitioner: () => typeof partitioner }) => {
+        partitioner = options.createPartitioner();
+        return producer;
+      },
+    } as unknown as Kafka;
+    return { kafka, sends };
+  }
+
+  const written = (topic: string, partitions: number[]): RecordMetadata[] =>
+    partitions.map((partition) => ({ topicName: topic, partition, errorCode: 0, baseOffset: '0' }) as RecordMetadata);
+
+  it('fails (outcome unknown) and retires the producer when the answer lacks a partition its messages went to (kafkajs, leader moved during the send)', async () => {
+    const { kafka, sends } = partitioningKafka();
+    const producer = new BatchingProducer(kafka, { topic: 't', sendTimeoutMs: 10_000 });
+    const messages = Array.from({ length: 20 }, (_, i) => ({ key: `tenant/${i}`, value: String(i) }));
+    const sent = producer.send(messages);
+    await settle();
+    const partitions = sends[0]!.partitions;
+    expect(partitions.length).toBeGreaterThan(2);
+    // The broker that took over the last partition had already answered for its others.
+    sends[0]!.resolve(written('t', partitions.slice(0, -1)));
+    expect(await failureOf(sent)).toEqual({ code: 'KAFKA_UNAVAILABLE', outcome: 'unknown' });
+    expect(producer.retired).toBe(true);
+  });
+
+  it('acknowledges a send whose answer covers every partition its messages went to', async () => {
+    const { kafka, sends } = partitioningKafka();
+    const producer = new BatchingProducer(kafka, { topic: 't', sendTimeoutMs: 10_000 });
+    const sent = producer.send(Array.from({ length: 20 }, (_, i) => ({ key: `tenant/${i}`, value: String(i) })));
+    await settle();
+    sends[0]!.resolve(written('t', sends[0]!.partitions));
+    expect((await sent).length).toBe(sends[0]!.partitions.length);
+    expect(producer.retired).toBe(false);
+  });
+
+  it('a partition answered with an error code does not count as written', async () => {
+    const { kafka, sends } = partitioningKafka();
+    const producer = new BatchingProducer(kafka, { topic: 't', sendTimeoutMs: 10_000 });
+    const sent = producer.send(Array.from({ length: 20 }, (_, i) => ({ key: `tenant/${i}`, value: String(i) })));
+    await settle();
+    const metadata = written('t', sends[0]!.partitions);
+    metadata[0] = { ...metadata[0]!, errorCode: 6 };
+    sends[0]!.resolve(metadata);
+    expect(await failureOf(sent)).toEqual({ code: 'KAFKA_UNAVAILABLE', outcome: 'unknown' });
+  });
+});

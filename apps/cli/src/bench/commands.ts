@@ -407,7 +407,7 @@ async function measureCeilings(flags: CommonFlags & { duration: string; records:
         { ...base, url: server.url, model: 'closed', profile: { start: vus, stages: [{ durationMs, target: vus }] }, thinkMs: 0, apiKey: undefined, proof: false, store: false, preflight: false, ceilings: false, runId: `${id}-http` },
         { say },
       );
-      if (report.totals.ok === 0) throw new Error(`the bare server answered no request ok (${report.errors.map((e) => `${e.key}: ${e.count}`).join(', ')})`);
+      if (report.totals.ok === 0) throw new FloodgateError('BENCH_CEILING_FAILED', `the bare server answered no request ok (${report.errors.map((e) => `${e.key}: ${e.count}`).join(', ')})`);
       out.push({
         id: `${id}-http`,
         measuredAt: report.startedAt,

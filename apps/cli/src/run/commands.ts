@@ -25,7 +25,8 @@ export function registerRunCommands(program: Command): void {
       }
       // The freshness canary (docs/metrics.md) runs under `floodgate start` unless set otherwise.
       if (process.env.GATEWAY_CANARY_INTERVAL_MS === undefined) env.GATEWAY_CANARY_INTERVAL_MS = '5000';
-      const pipeline = await startPipeline({ env });
+      // A busy machine can take longer than the default minute to start both apps.
+      const pipeline = await startPipeline({ env, startTimeoutMs: Math.max(60_000, config.STACK_START_TIMEOUT_MS) });
       const url = pipeline.gatewayUrl;
       process.stderr.write(
         [

@@ -6,7 +6,14 @@ import { stackDown, stackStatus, stackUp } from './stack.ts';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-/** `floodgate stack up | down | status`. Configuration comes from the environment (see libs/config). */
+const BROKERS_OPTION = ['--kafka-brokers <n>', 'local Kafka brokers: 1, or 3 for a replicated cluster (default $KAFKA_LOCAL_BROKERS, 1)'] as const;
+
+/** The stack configuration, `--kafka-brokers` standing in for KAFKA_LOCAL_BROKERS. */
+function stackConfig(options: { kafkaBrokers?: string }) {
+  if (options.kafkaBrokers === undefined) return loadConfig(stackSchema);
+  return loadConfig(stackSchema, { env: { ...process.env, KAFKA_LOCAL_BROKERS: options.kafkaBrokers } });
+}
+
 /** A command's result: as JSON with --json, else as the table `render` makes of it. */
 function print<T>(options: { json?: boolean }, result: T, render: (result: T) => string): void {
   process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${render(result)}\n`);
@@ -21,16 +28,18 @@ export function registerStackCommands(program: Command): void {
     .command('up')
     .description('start what is not running yet and wait until every server answers; idempotent')
     .option('--json', 'print the resulting status as JSON')
-    .action(async (options: { json?: boolean }) => {
-      print(options, await stackUp(loadConfig(stackSchema), { say }), (result) => renderStatusTable(result.servers));
+    .option(...BROKERS_OPTION)
+    .action(async (options: { json?: boolean; kafkaBrokers?: string }) => {
+      print(options, await stackUp(stackConfig(options), { say }), (result) => renderStatusTable(result.servers));
     });
 
   stack
     .command('down')
     .description('stop the servers `stack up` started (never external ones)')
     .option('--json', 'print what was stopped as JSON')
-    .action(async (options: { json?: boolean }) => {
-      print(options, await stackDown(loadConfig(stackSchema), { say }), (result) =>
+    .option(...BROKERS_OPTION)
+    .action(async (options: { json?: boolean; kafkaBrokers?: string }) => {
+      print(options, await stackDown(stackConfig(options), { say }), (result) =>
         renderTable(['NAME', 'PID', 'RESULT'], result.servers.map((s) => [s.name, s.pid === null ? '-' : String(s.pid), s.action])),
       );
     });
@@ -39,7 +48,8 @@ export function registerStackCommands(program: Command): void {
     .command('status')
     .description('each server: address, pid (or "external"), and whether it answers a real request now')
     .option('--json', 'print as JSON')
-    .action(async (options: { json?: boolean }) => {
-      print(options, await stackStatus(loadConfig(stackSchema)), (status) => renderStatusTable(status.servers));
+    .option(...BROKERS_OPTION)
+    .action(async (options: { json?: boolean; kafkaBrokers?: string }) => {
+      print(options, await stackStatus(stackConfig(options)), (status) => renderStatusTable(status.servers));
     });
 }

@@ -1,9 +1,10 @@
 /**
  * The local Kafka: Apache Kafka's jars from Maven Central (fetched once by `mvn` into the cache),
- * run by the machine's Java as one KRaft broker+controller.
+ * run by the machine's Java as one KRaft broker+controller, or (KAFKA_LOCAL_BROKERS=3) as three
+ * broker+controllers that form one controller quorum and replicate every topic three times.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +28,17 @@ export interface KafkaPropertiesInput {
   controllerPort: number;
   logDir: string;
   partitions: number;
+  /** Set for a member of a local multi-broker cluster; absent: the single node (node.id 1). */
+  cluster?: KafkaClusterMember;
+}
+
+export interface KafkaClusterMember {
+  nodeId: number;
+  /** Every controller of the quorum, this one included. */
+  voters: { nodeId: number; host: string; port: number }[];
+  /** Replication of the internal topics (offsets, transactions) and the broker default. */
+  replicationFactor: number;
+  minInsyncReplicas: number;
 }
 
 /** A .properties value: backslashes escaped, line breaks refused. */
@@ -35,15 +47,22 @@ function propertyValue(value: string): string {
   return value.replace(/\\/g, '\\\\');
 }
 
-/** server.properties for a single-node KRaft broker+controller with replication factors of 1. */
+/**
+ * server.properties for a KRaft broker+controller: the single node with replication factors of 1,
+ * or one member of a local cluster (`cluster`), whose internal topics are replicated and whose
+ * topics default to the cluster's replication factor and min.insync.replicas.
+ */
 export function renderServerProperties(input: KafkaPropertiesInput): string {
   const bind = formatHostPort({ host: input.bindHost, port: input.broker.port });
   const controller = formatHostPort({ host: input.bindHost, port: input.controllerPort });
   const advertised = formatHostPort(input.broker);
+  const c = input.cluster;
+  const voters = c ? c.voters.map((v) => `${v.nodeId}@${formatHostPort(v)}`).join(',') : `1@${controller}`;
+  const rf = c?.replicationFactor ?? 1;
   const settings: [string, string | number][] = [
     ['process.roles', 'broker,controller'],
-    ['node.id', 1],
-    ['controller.quorum.voters', `1@${controller}`],
+    ['node.id', c?.nodeId ?? 1],
+    ['controller.quorum.voters', voters],
     ['listeners', `PLAINTEXT://${bind},CONTROLLER://${controller}`],
     ['advertised.listeners', `PLAINTEXT://${advertised}`],
     ['controller.listener.names', 'CONTROLLER'],
@@ -51,10 +70,17 @@ export function renderServerProperties(input: KafkaPropertiesInput): string {
     ['inter.broker.listener.name', 'PLAINTEXT'],
     ['log.dirs', input.logDir],
     ['num.partitions', input.partitions],
-    ['offsets.topic.replication.factor', 1],
+    ['offsets.topic.replication.factor', rf],
     ['offsets.topic.num.partitions', 6],
-    ['transaction.state.log.replication.factor', 1],
-    ['transaction.state.log.min.isr', 1],
+    ['transaction.state.log.replication.factor', rf],
+    ['transaction.state.log.min.isr', c?.minInsyncReplicas ?? 1],
+    // Topics created without explicit settings (the apps set both explicitly from config).
+    ...(c
+      ? ([
+          ['default.replication.factor', c.replicationFactor],
+          ['min.insync.replicas', c.minInsyncReplicas],
+        ] as [string, number][])
+      : []),
     ['group.initial.rebalance.delay.ms', 0],
     ['log.cleaner.dedupe.buffer.size', 16 * 1024 * 1024],
     ['auto.create.topics.enable', 'false'],
@@ -137,7 +163,21 @@ export function cachedKafkaLibs(cacheDir: string): string | undefined {
  * (and again if the pom changes). The fetch goes to a temporary folder renamed into place, so an
  * interrupted fetch never looks complete.
  */
-export async function ensureKafkaJars(cacheDir: string, logFile: string, say: (line: string) => void): Promise<string> {
+export function ensureKafkaJars(cacheDir: string, logFile: string, say: (line: string) => void): Promise<string> {
+  // The brokers of a local cluster prepare concurrently in one process: they share one fetch, or
+  // they would all fetch into the same temporary folder (named by this pid) at once.
+  const key = path.resolve(cacheDir);
+  let fetch = jarFetches.get(key);
+  if (!fetch) {
+    fetch = fetchKafkaJars(cacheDir, logFile, say).finally(() => jarFetches.delete(key));
+    jarFetches.set(key, fetch);
+  }
+  return fetch;
+}
+
+const jarFetches = new Map<string, Promise<string>>();
+
+async function fetchKafkaJars(cacheDir: string, logFile: string, say: (line: string) => void): Promise<string> {
   const cached = cachedKafkaLibs(cacheDir);
   if (cached) return cached;
   const mvn = findExecutable('mvn');
@@ -184,16 +224,28 @@ export function kafkaClasspath(libs: string): string {
  * Formats the KRaft storage once: a fresh cluster id from StorageTool, then `format`. Skipped when
  * the log dir already holds meta.properties.
  */
-export async function ensureKafkaStorage(java: string, libs: string, propertiesFile: string, log4jFile: string, logDir: string, logFile: string): Promise<boolean> {
+export async function ensureKafkaStorage(
+  java: string,
+  libs: string,
+  propertiesFile: string,
+  log4jFile: string,
+  logDir: string,
+  logFile: string,
+  /** The cluster id every member of a multi-broker cluster shares; absent: a fresh one. */
+  givenClusterId?: string,
+): Promise<boolean> {
   if (existsSync(path.join(logDir, 'meta.properties'))) return false;
   mkdirSync(logDir, { recursive: true });
   const jvm = ['-Xmx256m', `-Dlog4j2.configurationFile=${log4jFile}`, '-cp', kafkaClasspath(libs), 'kafka.tools.StorageTool'];
-  const { stdout } = await execFileAsync(java, [...jvm, 'random-uuid']).catch((cause: Error) => {
-    throw new FloodgateError('STACK_START_FAILED', `kafka: StorageTool random-uuid failed: ${cause.message.split('\n')[0]}`, { cause });
-  });
-  const clusterId = stdout.trim().split('\n').pop()?.trim() ?? '';
+  let clusterId = givenClusterId ?? '';
+  if (givenClusterId === undefined) {
+    const { stdout } = await execFileAsync(java, [...jvm, 'random-uuid']).catch((cause: Error) => {
+      throw new FloodgateError('STACK_START_FAILED', `kafka: StorageTool random-uuid failed: ${cause.message.split('\n')[0]}`, { cause });
+    });
+    clusterId = stdout.trim().split('\n').pop()?.trim() ?? '';
+  }
   if (!/^[A-Za-z0-9_-]{22}$/.test(clusterId)) {
-    throw new FloodgateError('STACK_START_FAILED', `kafka: StorageTool random-uuid printed ${JSON.stringify(stdout.trim())}, not a cluster id`);
+    throw new FloodgateError('STACK_START_FAILED', `kafka: ${JSON.stringify(clusterId)} is not a cluster id`);
   }
   await runLogged('formatting the Kafka storage', { command: java, args: [...jvm, 'format', '-t', clusterId, '-c', propertiesFile], cwd: logDir, env: process.env }, logFile, 120_000);
   return true;
@@ -240,4 +292,30 @@ export async function ensureKafkaToolsJar(cacheDir: string, logFile: string, say
     throw error;
   }
   return jar;
+}
+
+/**
+ * The cluster id of a local multi-broker cluster, created once in `file` (16 random bytes, base64url:
+ * the form StorageTool's random-uuid prints) and read back by every member, so that all three
+ * brokers format their storage for the same cluster. `wx` makes concurrent first starts agree.
+ */
+export function sharedClusterId(file: string): string {
+  try {
+    writeFileSync(file, `${newClusterId()}\n`, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * 16 random bytes as base64url, never starting with '-': StorageTool's `-t <id>` would take such an
+ * id for an option ("argument --cluster-id/-t: expected one argument"); Kafka's own Uuid.randomUuid
+ * draws again for the same reason.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (this file is apps/cli/src/stack/paths.ts). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
-export type ServerName = 'kafka' | 'nats' | 'clickhouse';
+/** `kafka-1`..`kafka-3` are the brokers of a local 3-broker cluster (KAFKA_LOCAL_BROKERS=3). */
+export type ServerName = 'kafka' | `kafka-${number}` | 'nats' | 'clickhouse';
 export const SERVER_NAMES: readonly ServerName[] = ['kafka', 'nats', 'clickhouse'];
 
 /** Everything `stack up` writes lives under FLOODGATE_HOME, laid out here. */

@@ -9,7 +9,7 @@ import { clickhouseUrl, natsAuth, readStackCredentials, STACK_CREDENTIALS_FILE a
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
 import { bindHost, formatHostPort, isLoopback, natsUrlHasCredentials, parseHostPort, parseNatsServers, redactUrl } from './address.ts';
 import { checkClickHouse, checkKafka, checkNats, clickhouseAnswersAnonymously } from './health.ts';
-import { ensureKafkaJars, ensureKafkaStorage, findJava, kafkaClasspath, renderLog4j2Yaml, renderServerProperties } from './kafka.ts';
+import { ensureKafkaJars, ensureKafkaStorage, findJava, kafkaClasspath, renderLog4j2Yaml, renderServerProperties, sharedClusterId, type KafkaClusterMember } from './kafka.ts';
 import { REPO_ROOT, stackPaths, type ServerName } from './paths.ts';
 import type { SpawnSpec } from './procs.ts';
 import { findExecutable } from './tools.ts';
@@ -111,6 +111,102 @@ function kafkaPlan(config: StackConfig): ServerPlan {
       };
     },
   };
+}
+
+/**
+ * KAFKA_LOCAL_BROKERS=3: three broker+controllers `kafka-1`..`kafka-3` on the brokers KAFKA_BROKERS
+ * lists (each controller on its broker port + 1), one quorum of the three controllers, storage
+ * formatted with one shared cluster id, and replication from KAFKA_REPLICATION_FACTOR /
+ * KAFKA_MIN_INSYNC_REPLICAS (3 / 2 by default in this mode). Each broker is a plan of its own, so
+ * one can be stopped and `stack up` starts just that one again.
+ */
+function kafkaClusterPlans(config: StackConfig): ServerPlan[] {
+  const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
+  const count = config.KAFKA_LOCAL_BROKERS;
+  const brokers = config.KAFKA_BROKERS.map((b) => parseHostPort(b, 'KAFKA_BROKERS', 9092));
+  if (brokers.length !== count) {
+    throw new FloodgateError('CONFIG_INVALID', `KAFKA_BROKERS: KAFKA_LOCAL_BROKERS=${count} needs ${count} brokers listed, got ${brokers.length}`);
+  }
+  const external = brokers.find((b) => !isLoopback(b.host));
+  if (external) throw new FloodgateError('CONFIG_INVALID', `KAFKA_BROKERS: ${formatHostPort(external)} is not on this machine; KAFKA_LOCAL_BROKERS=${count} runs every broker here`);
+  if (config.KAFKA_REPLICATION_FACTOR > count) {
+    throw new FloodgateError('CONFIG_INVALID', `KAFKA_REPLICATION_FACTOR: ${config.KAFKA_REPLICATION_FACTOR} exceeds the ${count} local brokers`);
+  }
+  const taken = new Set<number>();
+  for (const b of brokers) {
+    for (const port of [b.port, b.port + 1]) {
+      if (port > 65535 || taken.has(port)) {
+        throw new FloodgateError('CONFIG_INVALID', `KAFKA_BROKERS: port ${port} (a broker port or a broker port + 1, its controller) is out of range or used twice`);
+      }
+      taken.add(port);
+    }
+  }
+  const voters = brokers.map((b, i) => ({ nodeId: i + 1, host: bindHost(b.host), port: b.port + 1 }));
+  const clusterIdFile = path.join(paths.data, 'kafka-cluster.id');
+  return brokers.map((broker, i): ServerPlan => {
+    const nodeId = i + 1;
+    const name = `kafka-${nodeId}` as const;
+    const configDir = path.join(paths.config, name);
+    const propertiesFile = path.join(configDir, 'server.properties');
+    const log4jFile = path.join(configDir, 'log4j2.yaml');
+    const logDir = path.join(paths.data, name);
+    const logFile = paths.logFile(name);
+    const host = bindHost(broker.host);
+    const cluster: KafkaClusterMember = {
+      nodeId,
+      voters,
+      replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS,
+    };
+    const address = formatHostPort(broker);
+    return {
+      name,
+      address,
+      binds: [
+        { host, port: broker.port, role: `Kafka broker ${nodeId} port (KAFKA_BROKERS)` },
+        { host, port: broker.port + 1, role: `Kafka controller ${nodeId} port (its broker port + 1)` },
+      ],
+      pidFile: paths.pidFile(name),
+      logFile,
+      stopGraceMs: 30_000,
+      isOurs: (argv) => argv.includes('kafka.Kafka') && argv.includes(propertiesFile),
+      check: async (timeoutMs) => {
+        await checkKafka([address], timeoutMs);
+        return undefined;
+      },
+      prepare: async (say) => {
+        const java = await findJava();
+        const libs = await ensureKafkaJars(paths.cache, paths.logFile('kafka-fetch'), say);
+        mkdirSync(configDir, { recursive: true });
+        writeFileSync(
+          propertiesFile,
+          renderServerProperties({ broker, bindHost: host, controllerPort: broker.port + 1, logDir, partitions: config.KAFKA_PARTITIONS, cluster }),
+        );
+        writeFileSync(log4jFile, renderLog4j2Yaml());
+        mkdirSync(paths.data, { recursive: true });
+        if (await ensureKafkaStorage(java, libs, propertiesFile, log4jFile, logDir, logFile, sharedClusterId(clusterIdFile))) {
+          say(`${name}: formatted new KRaft storage in ${logDir}`);
+        }
+        return {
+          command: java,
+          args: [
+            // Three JVMs on one small machine: a smaller heap than the single broker's.
+            '-Xmx384m',
+            '-Xms128m',
+            '-XX:+ExitOnOutOfMemoryError',
+            `-XX:ErrorFile=${path.join(paths.logs, `${name}-hs_err_%p.log`)}`,
+            `-Dlog4j2.configurationFile=${log4jFile}`,
+            '-cp',
+            kafkaClasspath(libs),
+            'kafka.Kafka',
+            propertiesFile,
+          ],
+          cwd: paths.logs,
+          env: process.env,
+        };
+      },
+    };
+  });
 }
 
 /** nats-server's config file: only the authorization block; everything else is on the command line. */
@@ -244,5 +340,6 @@ function clickhousePlan(config: StackConfig, credentials: StackCredentials | und
  * them. Undefined (status, down, or a home without them): servers are described, not configured.
  */
 export function serverPlans(config: StackConfig, credentials?: StackCredentials): ServerPlan[] {
-  return [kafkaPlan(config), natsPlan(config, credentials), clickhousePlan(config, credentials)];
+  const kafka = config.KAFKA_LOCAL_BROKERS > 1 ? kafkaClusterPlans(config) : [kafkaPlan(config)];
+  return [...kafka, natsPlan(config, credentials), clickhousePlan(config, credentials)];
 }

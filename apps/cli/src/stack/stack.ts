@@ -237,7 +237,7 @@ export async function stackUp(config: StackConfig, options: StackOptions = {}): 
         }
         return serverPlans(withStackCredentials(config, ensured), ensured).find((p) => p.name === name)!;
       };
-      const settled = await Promise.allSettled(plans.map((plan) => upOne(plan, plan.name === 'kafka' ? () => plan : ownPlan(plan.name), config, say)));
+      const settled = await Promise.allSettled(plans.map((plan) => upOne(plan, plan.name.startsWith('kafka') ? () => plan : ownPlan(plan.name), config, say)));
       return { results: settled, credentials: ensured };
     },
   );
@@ -255,7 +255,7 @@ export async function stackUp(config: StackConfig, options: StackOptions = {}): 
     const r = results[i] as PromiseFulfilledResult<{ action: UpAction; note?: string; own: boolean }>;
     actions[plan.name] = r.value.action;
     if (r.value.note) notes.set(plan.name, r.value.note);
-    if (r.value.own && plan.name !== 'kafka') own[plan.name] = true;
+    if (r.value.own && (plan.name === 'nats' || plan.name === 'clickhouse')) own[plan.name] = true;
   });
   const status = await stackStatus(credentials ? withStackCredentials(config, credentials, own) : config);
   for (const server of status.servers) {
