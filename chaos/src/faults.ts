@@ -56,6 +56,17 @@ async function sinkCount(ctx: FaultContext, n: number): Promise<void> {
   }, 120_000, 1_000);
 }
 
+/** Signals one of the two gateway processes and waits until the primary has two again. */
+async function signalGatewayProcess(ctx: FaultContext, index: number, sig: 'SIGTERM' | 'SIGKILL'): Promise<string> {
+  const { workers } = gatewayPids(ctx.startPid);
+  const pid = workers[index];
+  if (pid === undefined || workers.length !== 2) throw new Error(`expected 2 gateway processes, found ${workers.length}`);
+  signal(pid, sig);
+  await waitGone(pid, 'gateway process', 30_000);
+  await waitFor('2 gateway processes again', () => gatewayPids(ctx.startPid).workers.length === 2, 60_000);
+  return `${sig} gateway process ${pid}; now ${gatewayPids(ctx.startPid).workers.join(',')}`;
+}
+
 export const FAULTS: Fault[] = [
   {
     id: '1-sink-kill',
@@ -128,29 +139,14 @@ export const FAULTS: Fault[] = [
     id: '6a-gateway-term',
     title: 'gateway process SIGTERM (graceful drain; the primary starts a new one)',
     loadSeconds: 15,
-    async inject(ctx) {
-      const { workers } = gatewayPids(ctx.startPid);
-      const pid = workers[0];
-      if (pid === undefined || workers.length !== 2) throw new Error(`expected 2 gateway processes, found ${workers.length}`);
-      signal(pid, 'SIGTERM');
-      await waitGone(pid, 'gateway process', 30_000);
-      await waitFor('2 gateway processes again', () => gatewayPids(ctx.startPid).workers.length === 2, 60_000);
-      return `SIGTERM gateway process ${pid}; now ${gatewayPids(ctx.startPid).workers.join(',')}`;
-    },
+    inject: (ctx) => signalGatewayProcess(ctx, 0, 'SIGTERM'),
   },
   {
     id: '6b-gateway-kill',
     title: 'gateway process SIGKILL (requests in flight cut: ambiguous)',
     loadSeconds: 15,
-    async inject(ctx) {
-      const { workers } = gatewayPids(ctx.startPid);
-      const pid = workers[ctx.run % 2];
-      if (pid === undefined || workers.length !== 2) throw new Error(`expected 2 gateway processes, found ${workers.length}`);
-      signal(pid, 'SIGKILL');
-      await waitGone(pid, 'gateway process', 30_000);
-      await waitFor('2 gateway processes again', () => gatewayPids(ctx.startPid).workers.length === 2, 60_000);
-      return `SIGKILL gateway process ${pid}; now ${gatewayPids(ctx.startPid).workers.join(',')}`;
-    },
+    // Alternates between the two processes, so each is killed at least once over three runs.
+    inject: (ctx) => signalGatewayProcess(ctx, ctx.run % 2, 'SIGKILL'),
   },
   {
     id: '7-sink-scale',

@@ -15,7 +15,7 @@ import { renderTable } from '@floodgate/tables';
 import { createWorld, type ChaosWorld } from './env.ts';
 import { FAULTS, type Fault, type FaultContext } from './faults.ts';
 import { KafkaWatch, sampleLag } from './kafka-watch.ts';
-import { bringUp, gatewayReady, tearDown, type RunningWorld } from './pipeline.ts';
+import { bringUp, gatewayReady, stopOnInterrupt, tearDown, type RunningWorld } from './pipeline.ts';
 import { gatewayPids, runCli, sinkPids, waitFor } from './procs.ts';
 
 const WARMUP_MS = 6_000;
@@ -195,16 +195,7 @@ async function main(): Promise<number> {
   mkdirSync(path.join(world.home, 'logs'), { recursive: true });
   say(`private stack in ${world.home} (jar cache ${world.cache}); brokers ${world.brokers.join(',')}, gateway :${world.ports.gateway}`);
   let running: RunningWorld | undefined;
-  // Ctrl-C (or SIGTERM) still stops the private stack and pipeline; a second one exits at once.
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    say('interrupted: stopping the private pipeline and stack (again to exit at once)');
-    void tearDown(world, running, true).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  stopOnInterrupt(world, () => running, say);
   const watch = new KafkaWatch(world.brokers);
   const results: RunResult[] = [];
   let failed = true;

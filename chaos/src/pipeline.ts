@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { onStopRequest } from '@floodgate/lifecycle';
 import type { ChaosWorld } from './env.ts';
 import { cliOk, descendants, gatewayPids, readPid, runCli, sinkPids, spawnCli, waitFor } from './procs.ts';
 
@@ -93,4 +94,21 @@ export async function gatewayReady(world: ChaosWorld, timeoutMs = 120_000): Prom
       return false;
     }
   }, timeoutMs, 500);
+}
+
+/**
+ * Ctrl-C (or SIGTERM) still stops the private pipeline and stack; a second one exits at once.
+ * `current`: the pipeline running now, if any.
+ */
+export function stopOnInterrupt(world: ChaosWorld, current: () => RunningWorld | undefined, say: (line: string) => void): void {
+  let interrupted = false;
+  onStopRequest(
+    () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      say('interrupted: stopping the private pipeline and stack (again to exit at once)');
+      void tearDown(world, current(), true).finally(() => process.exit(130));
+    },
+    { parent: false },
+  );
 }

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { renderTable } from '@floodgate/tables';
 import { createWorld, type ChaosWorld } from './env.ts';
-import { bringUp, tearDown, worldRss, type RunningWorld } from './pipeline.ts';
+import { bringUp, stopOnInterrupt, tearDown, worldRss, type RunningWorld } from './pipeline.ts';
 import { runCli } from './procs.ts';
 
 const say = (line: string) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -83,15 +83,7 @@ async function main(): Promise<number> {
   say(`private stack in ${world.home}; load: HTTP, batch ${opts.batch}`);
   let running: RunningWorld | undefined;
   let ok = false;
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    say('interrupted: stopping the private pipeline and stack (again to exit at once)');
-    void tearDown(world, running, true).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  stopOnInterrupt(world, () => running, say);
   try {
     running = await bringUp(world, say);
     let rate = opts.rate;

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clickhouseUrl, natsAuth, readStackCredentials, STACK_CREDENTIALS_FILE as CREDENTIALS_FILE, type StackConfig, type StackCredentials } from '@floodgate/config';
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
-import { bindHost, formatHostPort, isLoopback, natsUrlHasCredentials, parseHostPort, parseNatsServers, redactUrl } from './address.ts';
+import { bindHost, formatHostPort, isLoopback, type HostPort, natsUrlHasCredentials, parseHostPort, parseNatsServers, redactUrl } from './address.ts';
 import { checkClickHouse, checkKafka, checkNats, clickhouseAnswersAnonymously } from './health.ts';
 import { ensureKafkaJars, ensureKafkaStorage, findJava, kafkaClasspath, renderLog4j2Yaml, renderServerProperties, sharedClusterId, type KafkaClusterMember } from './kafka.ts';
 import { REPO_ROOT, stackPaths, type ServerName } from './paths.ts';
@@ -48,39 +48,41 @@ export interface ServerPlan {
 
 export const CHDB_SERVER_ENTRY = 'apps/chdb-server/src/main.ts';
 
-function kafkaPlan(config: StackConfig): ServerPlan {
+/** One local Kafka broker (a KRaft broker+controller) as `stack up` runs it. */
+interface KafkaBrokerSpec {
+  name: ServerName;
+  /** What `stack status` shows and the health check asks. */
+  addresses: readonly string[];
+  broker: HostPort;
+  controllerPort: number;
+  binds: Bind[];
+  /** JVM heap flags: three brokers on one small machine get smaller heaps than one. */
+  heap: readonly string[];
+  cluster?: KafkaClusterMember;
+  /** The id every member of a cluster formats its storage with; unset: a random one. */
+  clusterId?: () => string;
+  configuredExternal?: string;
+}
+
+function kafkaBrokerPlan(config: StackConfig, spec: KafkaBrokerSpec): ServerPlan {
   const paths = stackPaths(config.FLOODGATE_HOME, config.FLOODGATE_CACHE);
-  const brokers = config.KAFKA_BROKERS;
-  const configDir = path.join(paths.config, 'kafka');
+  const configDir = path.join(paths.config, spec.name);
   const propertiesFile = path.join(configDir, 'server.properties');
   const log4jFile = path.join(configDir, 'log4j2.yaml');
-  const logDir = path.join(paths.data, 'kafka');
-  const logFile = paths.logFile('kafka');
-
-  const first = parseHostPort(brokers[0]!, 'KAFKA_BROKERS', 9092);
-  const local = brokers.length === 1 && isLoopback(first.host);
-  const controllerPort = config.KAFKA_CONTROLLER_PORT ?? first.port + 1;
-  if (local && controllerPort > 65535) {
-    throw new FloodgateError('CONFIG_INVALID', `KAFKA_CONTROLLER_PORT: broker port ${first.port} + 1 is out of range; set KAFKA_CONTROLLER_PORT`);
-  }
-  if (local && controllerPort === first.port) {
-    throw new FloodgateError('CONFIG_INVALID', `KAFKA_CONTROLLER_PORT: ${controllerPort} is also the broker port (KAFKA_BROKERS)`);
-  }
-  const host = bindHost(first.host);
+  const logDir = path.join(paths.data, spec.name);
+  const logFile = paths.logFile(spec.name);
+  const host = bindHost(spec.broker.host);
   return {
-    name: 'kafka',
-    address: brokers.join(','),
-    ...(local ? {} : { configuredExternal: brokers.length > 1 ? 'KAFKA_BROKERS names several brokers' : 'KAFKA_BROKERS is not on this machine' }),
-    binds: [
-      { host, port: first.port, role: 'Kafka broker port (KAFKA_BROKERS)' },
-      { host, port: controllerPort, role: 'Kafka controller port (KAFKA_CONTROLLER_PORT, default broker port + 1)' },
-    ],
-    pidFile: paths.pidFile('kafka'),
+    name: spec.name,
+    address: spec.addresses.join(','),
+    ...(spec.configuredExternal ? { configuredExternal: spec.configuredExternal } : {}),
+    binds: spec.binds,
+    pidFile: paths.pidFile(spec.name),
     logFile,
     stopGraceMs: 30_000,
     isOurs: (argv) => argv.includes('kafka.Kafka') && argv.includes(propertiesFile),
     check: async (timeoutMs) => {
-      await checkKafka([...brokers], timeoutMs);
+      await checkKafka([...spec.addresses], timeoutMs);
       return undefined;
     },
     prepare: async (say) => {
@@ -89,17 +91,26 @@ function kafkaPlan(config: StackConfig): ServerPlan {
       mkdirSync(configDir, { recursive: true });
       writeFileSync(
         propertiesFile,
-        renderServerProperties({ broker: first, bindHost: host, controllerPort, logDir, partitions: config.KAFKA_PARTITIONS }),
+        renderServerProperties({
+          broker: spec.broker,
+          bindHost: host,
+          controllerPort: spec.controllerPort,
+          logDir,
+          partitions: config.KAFKA_PARTITIONS,
+          ...(spec.cluster ? { cluster: spec.cluster } : {}),
+        }),
       );
       writeFileSync(log4jFile, renderLog4j2Yaml());
-      if (await ensureKafkaStorage(java, libs, propertiesFile, log4jFile, logDir, logFile)) say(`kafka: formatted new KRaft storage in ${logDir}`);
+      mkdirSync(paths.data, { recursive: true });
+      if (await ensureKafkaStorage(java, libs, propertiesFile, log4jFile, logDir, logFile, spec.clusterId?.())) {
+        say(`${spec.name}: formatted new KRaft storage in ${logDir}`);
+      }
       return {
         command: java,
         args: [
-          '-Xmx512m',
-          '-Xms256m',
+          ...spec.heap,
           '-XX:+ExitOnOutOfMemoryError',
-          `-XX:ErrorFile=${path.join(paths.logs, 'kafka-hs_err_%p.log')}`,
+          `-XX:ErrorFile=${path.join(paths.logs, `${spec.name}-hs_err_%p.log`)}`,
           `-Dlog4j2.configurationFile=${log4jFile}`,
           '-cp',
           kafkaClasspath(libs),
@@ -111,6 +122,32 @@ function kafkaPlan(config: StackConfig): ServerPlan {
       };
     },
   };
+}
+
+function kafkaPlan(config: StackConfig): ServerPlan {
+  const brokers = config.KAFKA_BROKERS;
+  const first = parseHostPort(brokers[0]!, 'KAFKA_BROKERS', 9092);
+  const local = brokers.length === 1 && isLoopback(first.host);
+  const controllerPort = config.KAFKA_CONTROLLER_PORT ?? first.port + 1;
+  if (local && controllerPort > 65535) {
+    throw new FloodgateError('CONFIG_INVALID', `KAFKA_CONTROLLER_PORT: broker port ${first.port} + 1 is out of range; set KAFKA_CONTROLLER_PORT`);
+  }
+  if (local && controllerPort === first.port) {
+    throw new FloodgateError('CONFIG_INVALID', `KAFKA_CONTROLLER_PORT: ${controllerPort} is also the broker port (KAFKA_BROKERS)`);
+  }
+  const host = bindHost(first.host);
+  return kafkaBrokerPlan(config, {
+    name: 'kafka',
+    addresses: brokers,
+    broker: first,
+    controllerPort,
+    binds: [
+      { host, port: first.port, role: 'Kafka broker port (KAFKA_BROKERS)' },
+      { host, port: controllerPort, role: 'Kafka controller port (KAFKA_CONTROLLER_PORT, default broker port + 1)' },
+    ],
+    heap: ['-Xmx512m', '-Xms256m'],
+    ...(local ? {} : { configuredExternal: brokers.length > 1 ? 'KAFKA_BROKERS names several brokers' : 'KAFKA_BROKERS is not on this machine' }),
+  });
 }
 
 /**
@@ -145,67 +182,20 @@ function kafkaClusterPlans(config: StackConfig): ServerPlan[] {
   const clusterIdFile = path.join(paths.data, 'kafka-cluster.id');
   return brokers.map((broker, i): ServerPlan => {
     const nodeId = i + 1;
-    const name = `kafka-${nodeId}` as const;
-    const configDir = path.join(paths.config, name);
-    const propertiesFile = path.join(configDir, 'server.properties');
-    const log4jFile = path.join(configDir, 'log4j2.yaml');
-    const logDir = path.join(paths.data, name);
-    const logFile = paths.logFile(name);
     const host = bindHost(broker.host);
-    const cluster: KafkaClusterMember = {
-      nodeId,
-      voters,
-      replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-      minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS,
-    };
-    const address = formatHostPort(broker);
-    return {
-      name,
-      address,
+    return kafkaBrokerPlan(config, {
+      name: `kafka-${nodeId}`,
+      addresses: [formatHostPort(broker)],
+      broker,
+      controllerPort: broker.port + 1,
       binds: [
         { host, port: broker.port, role: `Kafka broker ${nodeId} port (KAFKA_BROKERS)` },
         { host, port: broker.port + 1, role: `Kafka controller ${nodeId} port (its broker port + 1)` },
       ],
-      pidFile: paths.pidFile(name),
-      logFile,
-      stopGraceMs: 30_000,
-      isOurs: (argv) => argv.includes('kafka.Kafka') && argv.includes(propertiesFile),
-      check: async (timeoutMs) => {
-        await checkKafka([address], timeoutMs);
-        return undefined;
-      },
-      prepare: async (say) => {
-        const java = await findJava();
-        const libs = await ensureKafkaJars(paths.cache, paths.logFile('kafka-fetch'), say);
-        mkdirSync(configDir, { recursive: true });
-        writeFileSync(
-          propertiesFile,
-          renderServerProperties({ broker, bindHost: host, controllerPort: broker.port + 1, logDir, partitions: config.KAFKA_PARTITIONS, cluster }),
-        );
-        writeFileSync(log4jFile, renderLog4j2Yaml());
-        mkdirSync(paths.data, { recursive: true });
-        if (await ensureKafkaStorage(java, libs, propertiesFile, log4jFile, logDir, logFile, sharedClusterId(clusterIdFile))) {
-          say(`${name}: formatted new KRaft storage in ${logDir}`);
-        }
-        return {
-          command: java,
-          args: [
-            // Three JVMs on one small machine: a smaller heap than the single broker's.
-            '-Xmx384m',
-            '-Xms128m',
-            '-XX:+ExitOnOutOfMemoryError',
-            `-XX:ErrorFile=${path.join(paths.logs, `${name}-hs_err_%p.log`)}`,
-            `-Dlog4j2.configurationFile=${log4jFile}`,
-            '-cp',
-            kafkaClasspath(libs),
-            'kafka.Kafka',
-            propertiesFile,
-          ],
-          cwd: paths.logs,
-          env: process.env,
-        };
-      },
-    };
+      heap: ['-Xmx384m', '-Xms128m'],
+      cluster: { nodeId, voters, replicationFactor: config.KAFKA_REPLICATION_FACTOR, minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS },
+      clusterId: () => sharedClusterId(clusterIdFile),
+    });
   });
 }
 
