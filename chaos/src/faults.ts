@@ -56,6 +56,14 @@ async function sinkCount(ctx: FaultContext, n: number): Promise<void> {
   }, 120_000, 1_000);
 }
 
+/** Signals this run's broker (runs 1..3 take kafka-1..kafka-3 in turn). */
+function signalBroker(ctx: FaultContext, sig: NodeJS.Signals): { name: string; pid: number } {
+  const name = broker(ctx);
+  const pid = stackPid(ctx, name);
+  signal(pid, sig);
+  return { name, pid };
+}
+
 /** Signals one of the two gateway processes and waits until the primary has two again. */
 async function signalGatewayProcess(ctx: FaultContext, index: number, sig: 'SIGTERM' | 'SIGKILL'): Promise<string> {
   const { workers } = gatewayPids(ctx.startPid);
@@ -87,9 +95,7 @@ export const FAULTS: Fault[] = [
     title: 'Kafka broker SIGSTOP 12 s (> produce timeout 5 s), SIGCONT',
     loadSeconds: 24,
     async inject(ctx) {
-      const name = broker(ctx);
-      const pid = stackPid(ctx, name);
-      signal(pid, 'SIGSTOP');
+      const { name, pid } = signalBroker(ctx, 'SIGSTOP');
       await sleep(12_000);
       signal(pid, 'SIGCONT');
       return `SIGSTOP ${name} (pid ${pid}) for 12 s, then SIGCONT`;
@@ -166,9 +172,7 @@ export const FAULTS: Fault[] = [
     title: 'one broker of three SIGKILLed under load (stays down for the run)',
     loadSeconds: 22,
     async inject(ctx) {
-      const name = broker(ctx);
-      const pid = stackPid(ctx, name);
-      signal(pid, 'SIGKILL');
+      const { name, pid } = signalBroker(ctx, 'SIGKILL');
       await waitGone(pid, name);
       return `SIGKILL ${name} (pid ${pid}); left down until the proof is done`;
     },

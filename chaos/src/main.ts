@@ -15,7 +15,7 @@ import { renderTable } from '@floodgate/tables';
 import { createWorld, type ChaosWorld } from './env.ts';
 import { FAULTS, type Fault, type FaultContext } from './faults.ts';
 import { KafkaWatch, sampleLag } from './kafka-watch.ts';
-import { bringUp, gatewayReady, stopOnInterrupt, tearDown, type RunningWorld } from './pipeline.ts';
+import { bringUp, exitWith, gatewayReady, stopOnInterrupt, tearDown, type RunningWorld } from './pipeline.ts';
 import { gatewayPids, runCli, sinkPids, waitFor } from './procs.ts';
 
 const WARMUP_MS = 6_000;
@@ -233,10 +233,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: Error) => {
-    say(`error: ${error.stack ?? error.message}`);
-    process.exit(1);
-  },
-);
+exitWith(main(), say);

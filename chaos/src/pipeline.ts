@@ -112,3 +112,14 @@ export function stopOnInterrupt(world: ChaosWorld, current: () => RunningWorld |
     { parent: false },
   );
 }
+
+/** Ends the process with the exit code `main` resolves to, or 1 (with the stack) when it throws. */
+export function exitWith(main: Promise<number>, say: (line: string) => void): void {
+  main.then(
+    (code) => process.exit(code),
+    (error: Error) => {
+      say(`error: ${error.stack ?? error.message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { renderTable } from '@floodgate/tables';
 import { createWorld, type ChaosWorld } from './env.ts';
-import { bringUp, stopOnInterrupt, tearDown, worldRss, type RunningWorld } from './pipeline.ts';
+import { bringUp, exitWith, stopOnInterrupt, tearDown, worldRss, type RunningWorld } from './pipeline.ts';
 import { runCli } from './procs.ts';
 
 const say = (line: string) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -165,10 +165,4 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: Error) => {
-    say(`error: ${error.stack ?? error.message}`);
-    process.exit(1);
-  },
-);
+exitWith(main(), say);

@@ -180,37 +180,19 @@ const jarFetches = new Map<string, Promise<string>>();
 async function fetchKafkaJars(cacheDir: string, logFile: string, say: (line: string) => void): Promise<string> {
   const cached = cachedKafkaLibs(cacheDir);
   if (cached) return cached;
-  const mvn = findExecutable('mvn');
-  if (!mvn) {
-    throw new FloodgateError('STACK_DEPENDENCY_MISSING', 'mvn is not installed (needed once to fetch the Kafka jars); run `bash deploy/local/bootstrap.sh`');
-  }
   const versionDir = path.join(cacheDir, `kafka-${KAFKA_VERSION}`);
   const libs = path.join(versionDir, 'libs');
-  const tmp = path.join(versionDir, `libs.fetch-${process.pid}`);
-  mkdirSync(versionDir, { recursive: true });
-  rmSync(tmp, { recursive: true, force: true });
   say(`kafka: fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central (once; log: ${logFile})`);
-  try {
-    await runLogged(
-      'fetching the Kafka jars with mvn',
-      {
-        command: mvn,
-        args: ['-B', '-q', '-Dstyle.color=never', '-f', KAFKA_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`, '-DincludeScope=runtime'],
-        cwd: REPO_ROOT,
-        env: process.env,
-      },
-      logFile,
-      10 * 60_000,
-    );
-    const jars = readdirSync(tmp).filter((f) => f.endsWith('.jar')).sort();
-    writeFileSync(path.join(tmp, COMPLETE_MARKER), `${JSON.stringify({ pom: pomDigest(), version: KAFKA_VERSION, jars }, null, 2)}\n`);
-    rmSync(libs, { recursive: true, force: true });
-    renameSync(tmp, libs);
-  } catch (error) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (error instanceof FloodgateError) throw new FloodgateError('STACK_DEPENDENCY_MISSING', error.message, { cause: error });
-    throw error;
-  }
+  await fetchIntoPlace({
+    what: 'the Kafka jars',
+    into: libs,
+    logFile,
+    mvnArgs: (outputDir) => ['-f', KAFKA_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${outputDir}`, '-DincludeScope=runtime'],
+    complete: (outputDir) => {
+      const jars = readdirSync(outputDir).filter((f) => f.endsWith('.jar')).sort();
+      writeFileSync(path.join(outputDir, COMPLETE_MARKER), `${JSON.stringify({ pom: pomDigest(), version: KAFKA_VERSION, jars }, null, 2)}\n`);
+    },
+  });
   if (!cachedKafkaLibs(cacheDir)) throw new FloodgateError('STACK_DEPENDENCY_MISSING', `the Kafka jar fetch did not produce kafka_2.13-${KAFKA_VERSION}.jar; see ${logFile}`);
   return libs;
 }
@@ -261,36 +243,18 @@ export async function ensureKafkaToolsJar(cacheDir: string, logFile: string, say
   const dir = path.join(cacheDir, `kafka-${KAFKA_VERSION}`, 'tools');
   const jar = path.join(dir, `kafka-tools-${KAFKA_VERSION}.jar`);
   if (existsSync(jar)) return jar;
-  const mvn = findExecutable('mvn');
-  if (!mvn) {
-    throw new FloodgateError('STACK_DEPENDENCY_MISSING', 'mvn is not installed (needed once to fetch the kafka-tools jar); run `bash deploy/local/bootstrap.sh`');
-  }
-  const tmp = path.join(cacheDir, `kafka-${KAFKA_VERSION}`, `tools.fetch-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
   say(`kafka: fetching org.apache.kafka:kafka-tools:${KAFKA_VERSION} from Maven Central (once; log: ${logFile})`);
-  try {
-    await runLogged(
-      'fetching the kafka-tools jar with mvn',
-      {
-        command: mvn,
-        args: ['-B', '-q', '-Dstyle.color=never', 'dependency:copy', `-Dartifact=org.apache.kafka:kafka-tools:${KAFKA_VERSION}`, `-DoutputDirectory=${tmp}`, '-Dtransitive=false'],
-        cwd: REPO_ROOT,
-        env: process.env,
-      },
-      logFile,
-      10 * 60_000,
-    );
-    if (!existsSync(path.join(tmp, `kafka-tools-${KAFKA_VERSION}.jar`))) {
-      throw new FloodgateError('STACK_DEPENDENCY_MISSING', `the fetch did not produce kafka-tools-${KAFKA_VERSION}.jar; see ${logFile}`);
-    }
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  } catch (error) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (error instanceof FloodgateError) throw new FloodgateError('STACK_DEPENDENCY_MISSING', error.message, { cause: error });
-    throw error;
-  }
+  await fetchIntoPlace({
+    what: 'the kafka-tools jar',
+    into: dir,
+    logFile,
+    mvnArgs: (outputDir) => ['dependency:copy', `-Dartifact=org.apache.kafka:kafka-tools:${KAFKA_VERSION}`, `-DoutputDirectory=${outputDir}`, '-Dtransitive=false'],
+    complete: (outputDir) => {
+      if (!existsSync(path.join(outputDir, `kafka-tools-${KAFKA_VERSION}.jar`))) {
+        throw new FloodgateError('STACK_DEPENDENCY_MISSING', `the fetch did not produce kafka-tools-${KAFKA_VERSION}.jar; see ${logFile}`);
+      }
+    },
+  });
   return jar;
 }
 
@@ -317,5 +281,41 @@ export function newClusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-')) return id;
+  }
+}
+
+/**
+ * Fetches with `mvn` into a temporary folder next to `into` and renames it into place only when
+ * `complete` accepts it, so an interrupted fetch never looks complete; the folder is named by this
+ * pid, so two processes never share it.
+ */
+async function fetchIntoPlace(o: {
+  what: string;
+  into: string;
+  logFile: string;
+  mvnArgs: (outputDir: string) => string[];
+  complete: (outputDir: string) => void;
+}): Promise<void> {
+  const mvn = findExecutable('mvn');
+  if (!mvn) {
+    throw new FloodgateError('STACK_DEPENDENCY_MISSING', `mvn is not installed (needed once to fetch ${o.what}); run \`bash deploy/local/bootstrap.sh\``);
+  }
+  const tmp = `${o.into}.fetch-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    await runLogged(
+      `fetching ${o.what} with mvn`,
+      { command: mvn, args: ['-B', '-q', '-Dstyle.color=never', ...o.mvnArgs(tmp)], cwd: REPO_ROOT, env: process.env },
+      o.logFile,
+      10 * 60_000,
+    );
+    o.complete(tmp);
+    rmSync(o.into, { recursive: true, force: true });
+    renameSync(tmp, o.into);
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (error instanceof FloodgateError) throw new FloodgateError('STACK_DEPENDENCY_MISSING', error.message, { cause: error });
+    throw error;
   }
 }
