@@ -56,6 +56,19 @@ async function sinkCount(ctx: FaultContext, n: number): Promise<void> {
   }, 120_000, 1_000);
 }
 
+/** SIGTERM to a server of the private stack, `downForMs` down after it exited, then `stack up`. */
+async function restartStackServer(ctx: FaultContext, name: string, downForMs = 0): Promise<string> {
+  const pid = stackPid(ctx, name);
+  const t0 = Date.now();
+  signal(pid, 'SIGTERM');
+  await waitGone(pid, name, 60_000);
+  const exitedAfterS = ((Date.now() - t0) / 1000).toFixed(1);
+  if (downForMs > 0) await sleep(downForMs);
+  await stackUp(ctx);
+  const down = downForMs > 0 ? `, ${downForMs / 1000} s down` : '';
+  return `SIGTERM ${name} (pid ${pid}, exited after ${exitedAfterS} s)${down}, started again as pid ${stackPid(ctx, name)}`;
+}
+
 /** Signals this run's broker (runs 1..3 take kafka-1..kafka-3 in turn). */
 function signalBroker(ctx: FaultContext, sig: NodeJS.Signals): { name: string; pid: number } {
   const name = broker(ctx);
@@ -105,41 +118,19 @@ export const FAULTS: Fault[] = [
     id: '3-broker-restart',
     title: 'Kafka broker restart (SIGTERM, stack up)',
     loadSeconds: 24,
-    async inject(ctx) {
-      const name = broker(ctx);
-      const pid = stackPid(ctx, name);
-      const t0 = Date.now();
-      signal(pid, 'SIGTERM');
-      await waitGone(pid, name, 60_000);
-      const down = Date.now() - t0;
-      await stackUp(ctx);
-      return `SIGTERM ${name} (pid ${pid}, exited after ${(down / 1000).toFixed(1)} s), started again as pid ${stackPid(ctx, name)}`;
-    },
+    inject: (ctx) => restartStackServer(ctx, broker(ctx)),
   },
   {
     id: '4-clickhouse-down',
     title: 'ClickHouse endpoint stopped 30 s',
     loadSeconds: 45,
-    async inject(ctx) {
-      const pid = stackPid(ctx, 'clickhouse');
-      signal(pid, 'SIGTERM');
-      await waitGone(pid, 'clickhouse');
-      await sleep(30_000);
-      await stackUp(ctx);
-      return `SIGTERM clickhouse (pid ${pid}), 30 s down, started again as pid ${stackPid(ctx, 'clickhouse')}`;
-    },
+    inject: (ctx) => restartStackServer(ctx, 'clickhouse', 30_000),
   },
   {
     id: '5-nats-restart',
     title: 'NATS restart (SIGTERM, stack up)',
     loadSeconds: 15,
-    async inject(ctx) {
-      const pid = stackPid(ctx, 'nats');
-      signal(pid, 'SIGTERM');
-      await waitGone(pid, 'nats');
-      await stackUp(ctx);
-      return `SIGTERM nats (pid ${pid}), started again as pid ${stackPid(ctx, 'nats')}`;
-    },
+    inject: (ctx) => restartStackServer(ctx, 'nats'),
   },
   {
     id: '6a-gateway-term',

@@ -9,7 +9,7 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 const BROKERS_OPTION = ['--kafka-brokers <n>', 'local Kafka brokers: 1, or 3 for a replicated cluster (default $KAFKA_LOCAL_BROKERS, 1)'] as const;
 
 /** The stack configuration, `--kafka-brokers` standing in for KAFKA_LOCAL_BROKERS. */
-function stackConfig(options: { kafkaBrokers?: string }) {
+function stackConfig(options: StackOptions) {
   if (options.kafkaBrokers === undefined) return loadConfig(stackSchema);
   return loadConfig(stackSchema, { env: { ...process.env, KAFKA_LOCAL_BROKERS: options.kafkaBrokers } });
 }
@@ -19,37 +19,35 @@ function print<T>(options: { json?: boolean }, result: T, render: (result: T) =>
   process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${render(result)}\n`);
 }
 
+interface StackOptions {
+  json?: boolean;
+  kafkaBrokers?: string;
+}
+
+/** A `stack` subcommand with the options all three take. */
+function stackCommand(stack: Command, name: string, description: string, jsonHelp: string): Command {
+  return stack.command(name).description(description).option('--json', jsonHelp).option(...BROKERS_OPTION);
+}
+
 export function registerStackCommands(program: Command): void {
   const stack = program
     .command('stack')
     .description('the local Kafka, NATS and ClickHouse servers (state under FLOODGATE_HOME, default .floodgate/)');
 
-  stack
-    .command('up')
-    .description('start what is not running yet and wait until every server answers; idempotent')
-    .option('--json', 'print the resulting status as JSON')
-    .option(...BROKERS_OPTION)
-    .action(async (options: { json?: boolean; kafkaBrokers?: string }) => {
+  stackCommand(stack, 'up', 'start what is not running yet and wait until every server answers; idempotent', 'print the resulting status as JSON').action(
+    async (options: StackOptions) => {
       print(options, await stackUp(stackConfig(options), { say }), (result) => renderStatusTable(result.servers));
-    });
+    },
+  );
 
-  stack
-    .command('down')
-    .description('stop the servers `stack up` started (never external ones)')
-    .option('--json', 'print what was stopped as JSON')
-    .option(...BROKERS_OPTION)
-    .action(async (options: { json?: boolean; kafkaBrokers?: string }) => {
-      print(options, await stackDown(stackConfig(options), { say }), (result) =>
-        renderTable(['NAME', 'PID', 'RESULT'], result.servers.map((s) => [s.name, s.pid === null ? '-' : String(s.pid), s.action])),
-      );
-    });
+  stackCommand(stack, 'down', 'stop the servers `stack up` started (never external ones)', 'print what was stopped as JSON').action(async (options: StackOptions) => {
+    print(options, await stackDown(stackConfig(options), { say }), (result) =>
+      renderTable(['NAME', 'PID', 'RESULT'], result.servers.map((s) => [s.name, s.pid === null ? '-' : String(s.pid), s.action])),
+    );
+  });
 
-  stack
-    .command('status')
-    .description('each server: address, pid (or "external"), and whether it answers a real request now')
-    .option('--json', 'print as JSON')
-    .option(...BROKERS_OPTION)
-    .action(async (options: { json?: boolean; kafkaBrokers?: string }) => {
-      print(options, await stackStatus(stackConfig(options)), (status) => renderStatusTable(status.servers));
-    });
+  const statusHelp = 'each server: address, pid (or "external"), and whether it answers a real request now';
+  stackCommand(stack, 'status', statusHelp, 'print as JSON').action(async (options: StackOptions) => {
+    print(options, await stackStatus(stackConfig(options)), (status) => renderStatusTable(status.servers));
+  });
 }
