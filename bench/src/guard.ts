@@ -1,19 +1,8 @@
-import { isIP } from 'node:net';
 import { FloodgateError } from '@floodgate/errors';
-import { parseDurationMs } from '@floodgate/config';
+import { isLoopbackHost, parseDurationMs } from '@floodgate/config';
 
-/** True for 127.0.0.0/8, ::1 (and ::ffff:127.x) and `localhost`. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.split('.')[0] === '127';
-  if (isIP(h) === 6) {
-    if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-    return mapped !== null && mapped[1]!.split('.')[0] === '127';
-  }
-  return false;
-}
+/** The one loopback test (libs/config), re-exported for the bench's callers. */
+export { isLoopbackHost };
 
 /**
  * Refuses a target off this machine unless the operator said `--allow-remote`: a load test aimed at

@@ -1,8 +1,8 @@
+import { isLoopbackHost } from '@floodgate/config';
 import { describe, expect, it } from 'vitest';
 import {
   bindHost,
   formatHostPort,
-  isLoopback,
   natsUrlHasCredentials,
   parseHostPort,
   parseHttpUrl,
@@ -38,10 +38,10 @@ describe('parseHostPort', () => {
   });
 });
 
-describe('isLoopback and bindHost', () => {
+describe('isLoopbackHost and bindHost', () => {
   it('accepts only addresses that mean this machine', () => {
-    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1']) expect(isLoopback(host), host).toBe(true);
-    for (const host of ['0.0.0.0', '10.0.0.1', 'kafka', '127.0.0.1.example.com', '::']) expect(isLoopback(host), host).toBe(false);
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1']) expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '10.0.0.1', 'kafka', '127.0.0.1.example.com', '::']) expect(isLoopbackHost(host), host).toBe(false);
   });
 
   it('binds localhost as 127.0.0.1 and IP literals as given', () => {

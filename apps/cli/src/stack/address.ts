@@ -50,12 +50,6 @@ export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** True for addresses that can only mean this machine: 127.0.0.0/8, ::1, localhost. */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
 /** The address a server we start binds to: an IP literal as given, `localhost` as 127.0.0.1. */
 export function bindHost(host: string): string {
   return host.toLowerCase() === 'localhost' ? '127.0.0.1' : host;

@@ -5,9 +5,9 @@
  */
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { clickhouseUrl, natsAuth, readStackCredentials, STACK_CREDENTIALS_FILE as CREDENTIALS_FILE, type StackConfig, type StackCredentials } from '@floodgate/config';
+import { clickhouseUrl, natsAuth, readStackCredentials, STACK_CREDENTIALS_FILE as CREDENTIALS_FILE, isLoopbackHost, type StackConfig, type StackCredentials } from '@floodgate/config';
 import { FloodgateError, isFloodgateError } from '@floodgate/errors';
-import { bindHost, formatHostPort, isLoopback, type HostPort, natsUrlHasCredentials, parseHostPort, parseNatsServers, redactUrl } from './address.ts';
+import { bindHost, formatHostPort, type HostPort, natsUrlHasCredentials, parseHostPort, parseNatsServers, redactUrl } from './address.ts';
 import { checkClickHouse, checkKafka, checkNats, clickhouseAnswersAnonymously } from './health.ts';
 import { ensureKafkaJars, ensureKafkaStorage, findJava, kafkaClasspath, renderLog4j2Yaml, renderServerProperties, sharedClusterId, type KafkaClusterMember } from './kafka.ts';
 import { REPO_ROOT, stackPaths, type ServerName } from './paths.ts';
@@ -127,7 +127,7 @@ function kafkaBrokerPlan(config: StackConfig, spec: KafkaBrokerSpec): ServerPlan
 function kafkaPlan(config: StackConfig): ServerPlan {
   const brokers = config.KAFKA_BROKERS;
   const first = parseHostPort(brokers[0]!, 'KAFKA_BROKERS', 9092);
-  const local = brokers.length === 1 && isLoopback(first.host);
+  const local = brokers.length === 1 && isLoopbackHost(first.host);
   const controllerPort = config.KAFKA_CONTROLLER_PORT ?? first.port + 1;
   if (local && controllerPort > 65535) {
     throw new FloodgateError('CONFIG_INVALID', `KAFKA_CONTROLLER_PORT: broker port ${first.port} + 1 is out of range; set KAFKA_CONTROLLER_PORT`);
@@ -164,7 +164,7 @@ function kafkaClusterPlans(config: StackConfig): ServerPlan[] {
   if (brokers.length !== count) {
     throw new FloodgateError('CONFIG_INVALID', `KAFKA_BROKERS: KAFKA_LOCAL_BROKERS=${count} needs ${count} brokers listed, got ${brokers.length}`);
   }
-  const external = brokers.find((b) => !isLoopback(b.host));
+  const external = brokers.find((b) => !isLoopbackHost(b.host));
   if (external) throw new FloodgateError('CONFIG_INVALID', `KAFKA_BROKERS: ${formatHostPort(external)} is not on this machine; KAFKA_LOCAL_BROKERS=${count} runs every broker here`);
   if (config.KAFKA_REPLICATION_FACTOR > count) {
     throw new FloodgateError('CONFIG_INVALID', `KAFKA_REPLICATION_FACTOR: ${config.KAFKA_REPLICATION_FACTOR} exceeds the ${count} local brokers`);
@@ -212,7 +212,7 @@ function natsPlan(config: StackConfig, credentials: StackCredentials | undefined
   const scheme = /^([a-z]+):\/\//i.exec(config.NATS_URL.trim())?.[1]?.toLowerCase() ?? 'nats';
   let configuredExternal: string | undefined;
   if (servers.length > 1) configuredExternal = 'NATS_URL names several servers';
-  else if (!isLoopback(first.host)) configuredExternal = 'NATS_URL is not on this machine';
+  else if (!isLoopbackHost(first.host)) configuredExternal = 'NATS_URL is not on this machine';
   else if (natsUrlHasCredentials(config.NATS_URL)) configuredExternal = 'NATS_URL carries credentials';
   else if (scheme !== 'nats') configuredExternal = `NATS_URL uses ${scheme}://`;
   else {
