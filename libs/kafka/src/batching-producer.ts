@@ -4,7 +4,12 @@ import { producerConfig } from './client.ts';
 
 export interface BatchingProducerOptions {
   topic: string;
-  /** Upper bound of one produce request, in summed value bytes. */
+  /**
+   * Upper bound of one merged produce request, in estimated record bytes (key, value, headers and
+   * each record's framing). Default: under the broker's default `message.max.bytes` (1 MiB), so a
+   * merged request is never refused as MESSAGE_TOO_LARGE even when all of it goes to one partition
+   * uncompressed. A single send is never split; it goes alone when it is larger.
+   */
   maxBatchBytes?: number;
   /** A send that has not been acknowledged by then fails (the client gets a 503, never a hang). */
   sendTimeoutMs?: number;
@@ -74,6 +79,17 @@ export function uncovered(partitions: Iterable<number>, metadata: RecordMetadata
  * it the state of the in-flight request is unknown. A new producer gets a new producer id, whose
  * sequence numbers nothing has used.
  */
+/** The broker's default `message.max.bytes` is 1,048,588; this leaves room for the batch header. */
+const DEFAULT_MAX_BATCH_BYTES = 960 * 1024;
+
+/** A record's size in a record batch, estimated from above: its fields plus their varint framing. */
+function recordBytes(m: Message): number {
+  const length = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 0);
+  let bytes = 24 + length(m.key) + length(m.value);
+  for (const [name, value] of Object.entries(m.headers ?? {})) bytes += 8 + Buffer.byteLength(name) + length(value);
+  return bytes;
+}
+
 export class BatchingProducer {
   private readonly producer: Producer;
   private readonly topic: string;
@@ -92,7 +108,7 @@ export class BatchingProducer {
 
   constructor(kafka: Kafka, options: BatchingProducerOptions) {
     this.topic = options.topic;
-    this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
+    this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
     this.compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.producer = kafka.producer({
@@ -139,7 +155,7 @@ export class BatchingProducer {
   send(messages: Message[]): Promise<RecordMetadata[]> {
     if (this.retiredBecause !== undefined) return Promise.reject(this.notSent(messages.length));
     let bytes = 0;
-    for (const m of messages) bytes += m.value ? (m.value as Buffer | string).length : 0;
+    for (const m of messages) bytes += recordBytes(m);
     return new Promise<RecordMetadata[]>((resolve, reject) => {
       this.queue.push({ messages, bytes, resolve, reject });
       if (!this.inFlight) void this.flush();
