@@ -4,10 +4,11 @@
  * touches the shared stack: only the Kafka jar cache is shared (read-only use by `stack up`).
  */
 import { existsSync, mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+// The port finder alone: the kit's entry also loads vitest, which a plain script does not run under.
+import { freePortBlock } from '@floodgate/testkit/ports';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -23,28 +24,10 @@ export interface ChaosPorts {
   sinkAdmin: number;
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
 /** A block of 16 consecutive free ports (brokers at base, base+2, base+4; controllers on +1). */
 export async function findPorts(): Promise<ChaosPorts> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    // Below Linux's ephemeral range (32768+), where outgoing connections could take a port between
-    // this check and the server's bind.
-    const base = 20_000 + Math.floor(Math.random() * 750) * 16;
-    const all = Array.from({ length: 16 }, (_, i) => base + i);
-    const free = await Promise.all(all.map(portFree));
-    if (free.every(Boolean)) {
-      return { brokers: [base, base + 2, base + 4], nats: base + 6, clickhouse: base + 7, gateway: base + 8, admin: base + 9, sinkAdmin: base + 10 };
-    }
-  }
-  throw new Error('no block of 16 free ports found between 20000 and 32000');
+  const base = await freePortBlock(16);
+  return { brokers: [base, base + 2, base + 4], nats: base + 6, clickhouse: base + 7, gateway: base + 8, admin: base + 9, sinkAdmin: base + 10 };
 }
 
 export interface ChaosWorld {

@@ -10,7 +10,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { clickhouseUrl, loadConfig, topicReplication } from '@floodgate/config';
 import { createClickHouse } from '@floodgate/clickhouse';
 import { createLogger } from '@floodgate/logging';
-import { onShutdown } from '@floodgate/lifecycle';
+import { onShutdown, untilReady } from '@floodgate/lifecycle';
 import { createKafka, ensureTopics, pipelineTopics } from '@floodgate/kafka';
 import { TraceStore } from '@floodgate/telemetry';
 import { setupTracing, telemetrySettings } from '@floodgate/telemetry/sdk';
@@ -66,7 +66,7 @@ async function runPrimary(config: GatewayConfig): Promise<void> {
     logger.info({ sampler: telemetry.sampler, ratio: telemetry.ratio, exporters: telemetry.exporters }, 'tracing on');
   }
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'floodgate-gateway', logger });
-  await ensureTopics(kafka, pipelineTopics(config), topicReplication(config));
+  await untilReady('kafka topics', logger, () => ensureTopics(kafka, pipelineTopics(config), topicReplication(config)));
 
   // Kafka reachability for /readyz: one metadata probe per host, not one per process.
   const kafkaAdmin = kafka.admin();

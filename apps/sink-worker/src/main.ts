@@ -1,15 +1,13 @@
 import cluster from 'node:cluster';
-import { setTimeout as delayFor } from 'node:timers/promises';
 import { AggregatorRegistry } from 'prom-client';
-import { backoffDelay } from '@floodgate/actors';
 import { migrate } from '@floodgate/clickhouse';
 import { clickhouseUrl, loadConfig, topicReplication } from '@floodgate/config';
-import { FloodgateError, retry } from '@floodgate/errors';
+import { FloodgateError } from '@floodgate/errors';
 import { createKafka, ensureTopics, pipelineTopics } from '@floodgate/kafka';
 import { createLogger, type Logger } from '@floodgate/logging';
 import { connectNats } from '@floodgate/nats';
 import { setupTracing } from '@floodgate/telemetry/sdk';
-import { onStopRequest } from '@floodgate/lifecycle';
+import { onStopRequest, untilReady } from '@floodgate/lifecycle';
 import { registryMetrics, startAdminServer, type SinkAdminServer } from './admin-server.ts';
 import { createSinkClickHouse, tableEngine } from './clickhouse.ts';
 import { sinkSchema } from './config.ts';
@@ -18,23 +16,6 @@ import { DRAINED_MESSAGE } from './ipc.ts';
 import { createSinkMetrics } from './metrics.ts';
 import { createSink } from './sink.ts';
 
-
-const START_TIMEOUT_MS = 120_000;
-
-/** Start-up steps wait for their server (a sink may start before ClickHouse or Kafka is up). */
-async function untilReady<T>(what: string, logger: Logger, step: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  return retry(step, {
-    delayMs: (attempt) => backoffDelay({ initialMs: 250, maxMs: 5000 }, attempt),
-    onRetry: (error, attempt, delay) => {
-      if (Date.now() > deadline) throw error;
-      logger.warn({ err: error, attempt, delayMs: delay }, `${what} failed; retrying`);
-    },
-    // A timer that keeps the process alive: nothing else may yet (the actors' sleep is unref'd),
-    // and a run-dry event loop would end the process with code 0 mid-start.
-    wait: (ms) => delayFor(ms),
-  });
-}
 
 async function main(): Promise<void> {
   const config = loadConfig(sinkSchema);

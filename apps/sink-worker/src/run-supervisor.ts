@@ -2,7 +2,7 @@ import { migrate } from '@floodgate/clickhouse';
 import { topicReplication } from '@floodgate/config';
 import { createKafka, ensureTopics, pipelineTopics } from '@floodgate/kafka';
 import type { Logger } from '@floodgate/logging';
-import { onStopRequest } from '@floodgate/lifecycle';
+import { onStopRequest, untilReady } from '@floodgate/lifecycle';
 import { connectNats } from '@floodgate/nats';
 import { createSinkClickHouse } from './clickhouse.ts';
 import type { SupervisorConfig } from './config.ts';
@@ -18,15 +18,15 @@ export async function runSupervisor(config: SupervisorConfig, logger: Logger): P
   // Schema and topics once, before N processes would race to create them.
   const clickhouse = createSinkClickHouse(config);
   try {
-    await migrate(clickhouse, config.CLICKHOUSE_DATABASE);
+    await untilReady('clickhouse migrations', logger, () => migrate(clickhouse, config.CLICKHOUSE_DATABASE));
   } finally {
     await clickhouse.close();
   }
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });
-  await ensureTopics(kafka, pipelineTopics(config), topicReplication(config));
+  await untilReady('kafka topics', logger, () => ensureTopics(kafka, pipelineTopics(config), topicReplication(config)));
   const kafkaAdmin = kafka.admin();
-  await kafkaAdmin.connect();
-  const nc = await connectNats({ config, name: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger });
+  await untilReady('kafka admin connect', logger, () => kafkaAdmin.connect());
+  const nc = await untilReady('nats connect', logger, () => connectNats({ config, name: `floodgate-sink-supervisor-${config.SINK_SUPERVISOR_ID}`, logger }));
   const supervisor = createSinkSupervisor(config, { nc, kafkaAdmin, logger });
   await supervisor.start();
   const record = supervisor.record();

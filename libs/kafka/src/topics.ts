@@ -1,4 +1,5 @@
-import type { Kafka } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, ITopicMetadata, Kafka } from 'kafkajs';
 import { FloodgateError } from '@floodgate/errors';
 
 export interface TopicSpec {
@@ -46,8 +47,12 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replication
     const existing = new Set(await kafkaAdmin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length > 0) {
+      // False (not an error) when another process created them between the list and here. Not
+      // kafkajs' own wait for leaders: it asks one broker, gives up on the first "unknown topic"
+      // answer of a broker that has not heard of the topic yet, and is skipped when the topic
+      // already existed; waitForLeaders below covers every case.
       await kafkaAdmin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((s) => ({
           topic: s.topic,
           numPartitions: s.partitions,
@@ -56,16 +61,14 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replication
         })),
       });
     }
-    const present = specs.filter((s) => existing.has(s.topic));
-    if (present.length > 0) {
-      const metadata = await kafkaAdmin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
-      const grow = metadata.topics
-        .map((t) => ({ topic: t.name, have: t.partitions.length, want: present.find((s) => s.topic === t.name)?.partitions ?? 0 }))
-        .filter((t) => t.want > t.have);
-      if (grow.length > 0) {
-        await kafkaAdmin.createPartitions({ topicPartitions: grow.map((t) => ({ topic: t.topic, count: t.want })) });
-      }
-    }
+    // Whoever created them, every partition must have a leader before anyone produces or consumes:
+    // on a cluster, a topic another process has just created is listed before every broker knows
+    // it (its metadata answers UNKNOWN_TOPIC_OR_PARTITION for a moment).
+    const metadata = await waitForLeaders(kafkaAdmin, specs.map((s) => s.topic));
+    const grow = metadata
+      .map((t) => ({ topic: t.name, have: t.partitions.length, want: specs.find((s) => s.topic === t.name)?.partitions ?? 0 }))
+      .filter((t) => t.want > t.have);
+    if (grow.length > 0) await growPartitions(kafkaAdmin, grow);
   } catch (cause) {
     throw new FloodgateError('KAFKA_UNAVAILABLE', `cannot create topics ${specs.map((s) => s.topic).join(', ')}: ${(cause as Error).message}`, {
       cause,
@@ -73,5 +76,42 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], replication
     });
   } finally {
     await kafkaAdmin.disconnect();
+  }
+}
+
+/** How long a topic may take to have a leader for every partition after it was created. */
+const LEADERS_TIMEOUT_MS = 30_000;
+
+async function waitForLeaders(kafkaAdmin: Admin, topics: string[]): Promise<ITopicMetadata[]> {
+  const deadline = Date.now() + LEADERS_TIMEOUT_MS;
+  for (;;) {
+    let lastProblem: unknown;
+    try {
+      const { topics: metadata } = await kafkaAdmin.fetchTopicMetadata({ topics });
+      const leaderless = metadata.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+      if (leaderless.length === 0) return metadata;
+      lastProblem = `no leader yet for a partition of ${leaderless.map((t) => t.name).join(', ')}`;
+    } catch (error) {
+      lastProblem = error;
+    }
+    if (Date.now() > deadline) {
+      const reason = lastProblem instanceof Error ? lastProblem.message : String(lastProblem);
+      throw new FloodgateError('KAFKA_UNAVAILABLE', `topics ${topics.join(', ')} have no leader for every partition after ${LEADERS_TIMEOUT_MS / 1000} s: ${reason}`, {
+        cause: lastProblem,
+        retriable: true,
+      });
+    }
+    await sleep(200);
+  }
+}
+
+/** Grows topics to the partitions asked; another process growing them at the same time is fine. */
+async function growPartitions(kafkaAdmin: Admin, grow: { topic: string; want: number }[]): Promise<void> {
+  try {
+    await kafkaAdmin.createPartitions({ topicPartitions: grow.map((t) => ({ topic: t.topic, count: t.want })) });
+  } catch (error) {
+    const { topics } = await kafkaAdmin.fetchTopicMetadata({ topics: grow.map((t) => t.topic) });
+    const short = grow.filter((g) => (topics.find((t) => t.name === g.topic)?.partitions.length ?? 0) < g.want);
+    if (short.length > 0) throw error;
   }
 }

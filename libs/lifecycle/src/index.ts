@@ -58,3 +58,4 @@ export function onParentExit(handler: () => void): void {
 export { allPids, readCmdline, listenersOf } from './processes.ts';
 export { startPipeline } from './pipeline.ts';
 export type { PipelineOptions, RunningPipeline } from './pipeline.ts';
+export { START_TIMEOUT_MS, untilReady } from './until-ready.ts';

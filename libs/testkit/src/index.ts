@@ -2,9 +2,9 @@ export { uniqueName } from './names.ts';
 export { stackConfigForTests } from './stack.ts';
 export { waitFor } from './wait.ts';
 export type { WaitForOptions } from './wait.ts';
-export { freePort } from './ports.ts';
+export { freePort, freePortBlock } from './ports.ts';
 export { startPrivateKafka, sharedNatsCredentials } from './private-kafka.ts';
-export type { PrivateKafka } from './private-kafka.ts';
+export type { PrivateKafka, PrivateKafkaOptions } from './private-kafka.ts';
 export { metricValue, scrapeMetrics } from './metrics.ts';
 // The pipeline launcher is the one `floodgate start` runs (libs/lifecycle); tests start it the same way.
 export { startPipeline } from '@floodgate/lifecycle';

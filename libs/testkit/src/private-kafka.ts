@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clickhouseUrl, type StackConfig } from '@floodgate/config';
-import { freePort } from './ports.ts';
+import { freePort, freePortBlock } from './ports.ts';
 import { stackConfigForTests } from './stack.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -63,21 +63,32 @@ export function sharedNatsCredentials(shared: Readonly<StackConfig>): NodeJS.Pro
   return out;
 }
 
+export interface PrivateKafkaOptions {
+  /**
+   * 1 (default): one KRaft broker. 3: the local cluster of `floodgate stack up --kafka-brokers 3`
+   * (topics at replication factor 3, min ISR 2); `pid`, `freeze` and `thaw` then act on the first
+   * broker, `kafka-1`.
+   */
+  brokers?: 1 | 3;
+}
+
 /**
- * Starts a private single-node KRaft broker on free loopback ports and waits until it answers.
- * `shared`: the main stack's configuration (its jar cache, NATS and ClickHouse are reused).
+ * Starts a private KRaft broker (or a cluster of three) on free loopback ports and waits until it
+ * answers. `shared`: the main stack's configuration (its jar cache, NATS and ClickHouse are reused).
  */
-export async function startPrivateKafka(label: string, shared: Readonly<StackConfig> = stackConfigForTests()): Promise<PrivateKafka> {
+export async function startPrivateKafka(
+  label: string,
+  shared: Readonly<StackConfig> = stackConfigForTests(),
+  options: PrivateKafkaOptions = {},
+): Promise<PrivateKafka> {
   const home = mkdtempSync(path.join(os.tmpdir(), `floodgate-kafka-${label}-`));
-  const brokerPort = await freePort();
-  let controllerPort = await freePort();
-  while (controllerPort === brokerPort) controllerPort = await freePort();
-  const brokers = `127.0.0.1:${brokerPort}`;
+  const ports = await kafkaPorts(options.brokers ?? 1);
+  const brokers = ports.brokers.map((p) => `127.0.0.1:${p}`).join(',');
   const env: NodeJS.ProcessEnv = {
     FLOODGATE_HOME: home,
     FLOODGATE_CACHE: shared.FLOODGATE_CACHE ?? path.join(shared.FLOODGATE_HOME, 'cache'),
     KAFKA_BROKERS: brokers,
-    KAFKA_CONTROLLER_PORT: String(controllerPort),
+    ...ports.env,
     NATS_URL: shared.NATS_URL,
     // The shared servers' credentials (from the shared home's credentials.json), given explicitly:
     // this home has none of its own, and the shared NATS and ClickHouse demand them.
@@ -86,7 +97,7 @@ export async function startPrivateKafka(label: string, shared: Readonly<StackCon
     CLICKHOUSE_USER: shared.CLICKHOUSE_USER,
     CLICKHOUSE_PASSWORD: shared.CLICKHOUSE_PASSWORD,
   };
-  const pidFile = path.join(home, 'run', 'kafka.pid');
+  const pidFile = path.join(home, 'run', options.brokers === 3 ? 'kafka-1.pid' : 'kafka.pid');
   const pid = () => Number(readFileSync(pidFile, 'utf8').trim());
   let frozen = false;
   await runStackCommand('up', env);
@@ -120,4 +131,17 @@ export async function startPrivateKafka(label: string, shared: Readonly<StackCon
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/** Broker ports, and the settings that place the controllers. */
+async function kafkaPorts(count: 1 | 3): Promise<{ brokers: number[]; env: NodeJS.ProcessEnv }> {
+  if (count === 3) {
+    // The cluster's layout is fixed: broker n at base + 2(n-1), its controller on the next port.
+    const base = await freePortBlock(6);
+    return { brokers: [base, base + 2, base + 4], env: { KAFKA_LOCAL_BROKERS: '3' } };
+  }
+  const brokerPort = await freePort();
+  let controllerPort = await freePort();
+  while (controllerPort === brokerPort) controllerPort = await freePort();
+  return { brokers: [brokerPort], env: { KAFKA_CONTROLLER_PORT: String(controllerPort) } };
 }
