@@ -160,8 +160,18 @@ export class AppProcess {
   }
 }
 
+/**
+ * Extra node flags for every app a test or bench script starts, from TEST_APP_NODE_ARGS
+ * (space-separated), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the sink under
+ * bench-sink.ts: node refuses --cpu-prof in NODE_OPTIONS. Not FLOODGATE_-prefixed: the apps refuse
+ * unknown variables of theirs.
+ */
+function appNodeArgs(): string[] {
+  return (process.env.TEST_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 function startNode(name: string, entry: string, env: NodeJS.ProcessEnv): AppProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entry)], {
+  const child = spawn(process.execPath, [...appNodeArgs(), '--import', 'tsx', path.join(REPO_ROOT, entry)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
