@@ -23,7 +23,7 @@ describe('the freshness canary', () => {
     CLICKHOUSE_DATABASE: uniqueName('it_canary'),
     SINK_NATS_PREFIX: uniqueName('canary'),
     FLOODGATE_API_KEYS: 'canary-test:canary-test-key-0001',
-    SINK_FLUSH_MAX_AGE_MS: '300',
+    SINK_FLUSH_MAX_AGE_MS: '3000',
     GATEWAY_CANARY_INTERVAL_MS: '500',
   };
   let pipeline: RunningPipeline;
@@ -46,13 +46,17 @@ describe('the freshness canary', () => {
   });
 
   it('measures accepted → queryable per gateway, exports it and shows it in floodgate status', async () => {
-    const freshness = await waitFor(
+    // Wait for a canary that landed: before the first one, the gauge already shows the age of the
+    // oldest canary still missing (by design), so its presence alone does not mean a row exists.
+    // The sink's flush age is long enough here that it never does yet.
+    const metrics = await waitFor(
       async () => {
         const text = await (await fetch(`${pipeline.adminUrl}/metrics`, { headers: { connection: 'close' } })).text();
-        return metricValue(text, 'floodgate_freshness_seconds');
+        return (metricValue(text, 'floodgate_canary_landed_total') ?? 0) > 0 ? text : undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 500, description: 'floodgate_freshness_seconds exported' },
+      { timeoutMs: 60_000, intervalMs: 500, description: 'a canary landed (floodgate_canary_landed_total > 0)' },
     );
+    const freshness = metricValue(metrics, 'floodgate_freshness_seconds');
     expect(freshness).toBeGreaterThan(0);
     expect(freshness).toBeLessThan(30);
     const rows = await (

@@ -36,6 +36,7 @@ export function startCanary(o: CanaryOptions): { stop(): void } {
   const gateway = os.hostname();
   const freshness = new Gauge({ name: 'floodgate_freshness_seconds', help: 'Seconds from a canary event accepted by the gateway to queryable in ClickHouse (or the age of the oldest canary not yet there)', labelNames: ['gateway'], registers: [o.registry] });
   const sent = new Counter({ name: 'floodgate_canary_events_total', help: 'Canary events sent through the gateway, by outcome (accepted, refused, failed)', labelNames: ['outcome'], registers: [o.registry] });
+  const landed = new Counter({ name: 'floodgate_canary_landed_total', help: 'Canary events found in ClickHouse; until the first one, floodgate_freshness_seconds is only the age of the oldest one still missing', registers: [o.registry] });
   const pending = new Map<string, number>();
   let last: number | undefined;
   let busy = false;
@@ -79,6 +80,7 @@ export function startCanary(o: CanaryOptions): { stop(): void } {
       const acceptedAt = pending.get(row.id);
       if (acceptedAt === undefined) continue;
       pending.delete(row.id);
+      landed.inc();
       last = Math.max(0, Number(row.at) - acceptedAt) / 1000;
     }
     // Forget canaries over an hour old (a lost one must not pin the gauge for ever).
