@@ -314,7 +314,7 @@ describe('gateway WebSocket: answers that arrive after the gateway closed the co
   it('slow reader: the answer to a message that was waiting for Kafka when the gateway closed its connection with 4008 takes no gateway process down', async () => {
     const answeredBefore = await streamAnswers(gateway);
     const closedBefore = await metric(gateway, 'floodgate_gateway_websocket_closed_by_server_total', 'reason="slow_reader"');
-    kafka.freeze();
+    await kafka.freeze();
     try {
       // Small messages back to back: the first waits for Kafka, the others are nacked until the
       // nacks fill the buffers, then held, and the second held one closes the connection.
@@ -334,7 +334,7 @@ describe('gateway WebSocket: answers that arrive after the gateway closed the co
 
   it('idle timeout: the answer to a message that was waiting for Kafka when the gateway closed its silent connection takes no gateway process down', async () => {
     const answeredBefore = await streamAnswers(gateway);
-    kafka.freeze();
+    await kafka.freeze();
     let socket: net.Socket | undefined;
     try {
       // A raw client: it sends one message and then nothing, not even the pongs uWS asks for.

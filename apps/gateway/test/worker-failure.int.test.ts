@@ -77,7 +77,7 @@ describe('an ingest thread that dies with requests in flight', () => {
     );
     replies.length = 0;
 
-    kafka.freeze();
+    await kafka.freeze();
     ws.send(JSON.stringify({ seq: 42, events: [{ type: 'stuck' }] }));
     const http = request(`http://${base}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: '{"type":"stuck"}' });
     await waitFor(() => gateway.state().pendingRequests === 2, { timeoutMs: 30_000, description: 'both requests with the ingest thread' });

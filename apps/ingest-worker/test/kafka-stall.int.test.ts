@@ -110,7 +110,7 @@ describe('ingest while the Kafka broker stalls', () => {
     // B with A's sequence number and answers success without writing B.
     await startGateway(7500);
     expect((await post({ type: 'warm', subject: 'same' })).status).toBe(202);
-    kafka.freeze();
+    await kafka.freeze();
     const a = post({ type: 'a', subject: 'same' });
     await sleep(300);
     const b = post({ type: 'b', subject: 'same' });
@@ -162,7 +162,7 @@ describe('ingest while the Kafka broker stalls', () => {
     };
     const clients = Array.from({ length: 8 }, (_, c) => client(c));
     await waitFor(() => accepted.length >= 200, { timeoutMs: 30_000, description: '200 events accepted before the freeze' });
-    kafka.freeze();
+    await kafka.freeze();
     await sleep(8000);
     kafka.thaw();
     const acceptedAtThaw = accepted.length;

@@ -6,6 +6,7 @@ export { freePort, freePortBlock } from './ports.ts';
 export { startPrivateKafka, sharedNatsCredentials } from './private-kafka.ts';
 export type { PrivateKafka, PrivateKafkaOptions } from './private-kafka.ts';
 export { metricValue, scrapeMetrics } from './metrics.ts';
+export { stopProcess, threadStates } from './signals.ts';
 // The pipeline launcher is the one `floodgate start` runs (libs/lifecycle); tests start it the same way.
 export { startPipeline } from '@floodgate/lifecycle';
 export type { PipelineOptions, RunningPipeline } from '@floodgate/lifecycle';

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clickhouseUrl, type StackConfig } from '@floodgate/config';
 import { freePort, freePortBlock } from './ports.ts';
+import { stopProcess } from './signals.ts';
 import { stackConfigForTests } from './stack.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -22,8 +23,11 @@ export interface PrivateKafka {
   readonly brokers: string;
   /** The broker's JVM pid (changes after `restart`). */
   pid(): number;
-  /** SIGSTOP: the broker keeps its sockets open and answers nothing (a stalled broker). */
-  freeze(): void;
+  /**
+   * SIGSTOP: the broker keeps its sockets open and answers nothing (a stalled broker). Resolves once
+   * every thread of the JVM has stopped, so nothing sent after it is answered before `thaw`.
+   */
+  freeze(): Promise<void>;
   /** SIGCONT after `freeze`. */
   thaw(): void;
   /** `floodgate stack down` for this broker (SIGTERM, clean shutdown), then `stack up` again, on the same data. */
@@ -111,9 +115,9 @@ export async function startPrivateKafka(
   return {
     brokers,
     pid,
-    freeze() {
-      process.kill(pid(), 'SIGSTOP');
+    async freeze() {
       frozen = true;
+      await stopProcess(pid());
     },
     thaw() {
       process.kill(pid(), 'SIGCONT');
