@@ -4,8 +4,9 @@
  * processes, 1 sink) at 80 % of the measured maximum rate (`floodgate bench find-max`, unless
  * --rate is given). The load runs as three back-to-back `bench constant` phases: the first minute,
  * the middle, the last minute, so the p99 of the first and of the last minute are exact; each phase
- * ends with the delivery proof. Prints (and with --out writes as Markdown) the p99s, the proofs and
- * the resident memory of every process at start and end.
+ * ends with the delivery proof. Prints (and with --out writes as Markdown) the p99s, the proofs,
+ * the resident memory of every process at start and end, and a timeline of it (about ten samples)
+ * that tells a process warming up to its working size from one that keeps growing.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -75,6 +76,43 @@ async function bench(world: ChaosWorld, running: RunningWorld, scenario: string[
   }
 }
 
+interface MemorySample {
+  minute: number;
+  rss: Map<string, number>;
+}
+
+/** Samples every process's RSS about ten times over the soak (and once more when stopped). */
+function sampleMemory(world: ChaosWorld, running: RunningWorld, minutes: number): { stop(): MemorySample[] } {
+  const started = Date.now();
+  const samples: MemorySample[] = [];
+  const take = () => samples.push({ minute: Math.round((Date.now() - started) / 6_000) / 10, rss: new Map(worldRss(world, running).map((r) => [r.name, r.rssMiB])) });
+  take();
+  const timer = setInterval(take, Math.max(1, Math.round(minutes / 10)) * 60_000);
+  timer.unref(); // a soak that fails half-way must still exit
+  return {
+    stop: () => {
+      clearInterval(timer);
+      take();
+      return samples;
+    },
+  };
+}
+
+/**
+ * One row per process, one column per sample, and the change over the second half: a process that
+ * only warms up is flat there, a leak keeps growing.
+ */
+function renderMemoryTimeline(samples: MemorySample[]): string {
+  const names = [...new Set(samples.flatMap((s) => [...s.rss.keys()]))];
+  const middle = samples[Math.floor((samples.length - 1) / 2)]!;
+  const last = samples[samples.length - 1]!;
+  const change = (from: number | undefined, to: number | undefined) => (from && to ? `${to >= from ? '+' : ''}${(((to - from) / from) * 100).toFixed(1)} %` : '-');
+  return renderTable(
+    ['PROCESS (RSS MIB AT MINUTE)', ...samples.map((s) => s.minute.toFixed(1)), `CHANGE ${middle.minute.toFixed(1)}→END`],
+    names.map((n) => [n, ...samples.map((s) => s.rss.get(n)?.toFixed(1) ?? '-'), change(middle.rss.get(n), last.rss.get(n))]),
+  );
+}
+
 async function main(): Promise<number> {
   const opts = args();
   const started = new Date();
@@ -98,6 +136,7 @@ async function main(): Promise<number> {
     }
     say(`${maxNote}; soak ${opts.minutes} min at ${rate} requests/s × ${opts.batch} events`);
     const rssStart = worldRss(world, running);
+    const memory = sampleMemory(world, running, opts.minutes);
     const phases: Phase[] = [];
     const plan: [string, number][] = [['first minute', 60], ['middle', (opts.minutes - 2) * 60], ['last minute', 60]];
     for (const [name, seconds] of plan) {
@@ -121,6 +160,7 @@ async function main(): Promise<number> {
       });
     }
     const rssEnd = worldRss(world, running);
+    const memoryTable = renderMemoryTimeline(memory.stop());
     ok = phases.every((p) => p.ok);
     const phaseTable = renderTable(
       ['PHASE', 'SECONDS', 'P50 MS', 'P99 MS', 'E2E P99 MS', 'ACKED', 'ROWS', 'MISSING', 'DUPLICATES', 'AMBIGUOUS', 'PROOF'],
@@ -138,7 +178,7 @@ async function main(): Promise<number> {
     );
     const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
     const header = `floodgate soak, ${started.toISOString()}, ${opts.minutes} min at ${rate} requests/s × ${opts.batch} events (HTTP); ${maxNote}; load average at end ${load} on ${os.cpus().length} cores`;
-    process.stdout.write(`\n${header}\n${phaseTable}\n\n${rssTable}\n`);
+    process.stdout.write(`\n${header}\n${phaseTable}\n\n${rssTable}\n\n${memoryTable}\n`);
     if (opts.out) {
       const fence = '```';
       writeFileSync(
@@ -153,6 +193,10 @@ async function main(): Promise<number> {
           '',
           `${fence}text`,
           rssTable,
+          fence,
+          '',
+          `${fence}text`,
+          memoryTable,
           fence,
           '',
         ].join('\n'),
